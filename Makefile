@@ -1,0 +1,34 @@
+# The two commands that matter: `make lab` starts the suite, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lab test notebooks benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+test: setup
+	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+notebooks: setup
+	mkdir -p notebooks/_executed
+	cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --output-dir _executed \
+		--ExecutePreprocessor.timeout=1800 *.ipynb
+
+benchmark: setup
+	$(BIN)/python benchmarks/embedding.py
+	$(BIN)/python benchmarks/scale.py
+
+clean:
+	rm -rf notebooks/_executed notebooks/*.db .pytest_cache

@@ -1,0 +1,218 @@
+"""Milvus collections for image vectors: connect, create both ways the tutorials do, insert, search.
+
+The same calls work on Milvus Lite (a local file), a Milvus server and Zilliz Cloud. Collections are
+created with Strong consistency, so a search right after an insert sees the new rows on a server
+too, and they record which model made their vectors, so a later search cannot mix models.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pymilvus import DataType, MilvusClient, MilvusException
+from pymilvus.exceptions import ConnectionConfigException
+
+from . import config
+
+MODEL_PROPERTY = "image_search.model"
+PATH_FIELDS = ("filepath", "filename")
+MAX_TOP_K = 16384
+INSERT_BATCH = 512
+
+
+class CollectionError(RuntimeError):
+    """A Milvus problem explained in words: what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the image path, its distance (or similarity), and any other stored fields."""
+
+    path: str
+    distance: float
+    id: Any = None
+    fields: dict = field(default_factory=dict)
+
+
+def is_server(uri: str) -> bool:
+    """True for a server or Zilliz Cloud address, False for a Milvus Lite file."""
+    return uri.startswith(("http://", "https://", "tcp://", "grpc://"))
+
+
+def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0) -> MilvusClient:
+    """Open Milvus: a Lite file path, a server URI, or Zilliz Cloud with a token (defaults from MILVUS_URI/TOKEN)."""
+    uri = uri or config.milvus_uri()
+    token = config.milvus_token() if token is None else token
+    if is_server(uri):
+        try:
+            return MilvusClient(uri=uri, token=token, timeout=timeout)
+        except MilvusException as error:
+            raise CollectionError(
+                f"The Milvus server at {uri} did not answer within {timeout:g} s ({error.message}). Start it, check "
+                f"the address and token, or unset {config.URI_ENV} to use a local Milvus Lite file."
+            ) from None
+    path = Path(uri).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lite_logger = logging.getLogger("milvus_lite")
+    level = lite_logger.level
+    lite_logger.setLevel(logging.CRITICAL)
+    try:
+        return MilvusClient(uri=str(path))
+    except ConnectionConfigException:
+        raise CollectionError(
+            f"The Milvus Lite file {path} is already open in another process (another notebook kernel or a "
+            "running `python -m helpers`). Stop that kernel or process (Kernel > Shut Down Kernel), or pass "
+            "another file name as uri."
+        ) from None
+    finally:
+        lite_logger.setLevel(level)
+
+
+def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
+    """Raise if the existing collection holds vectors of another size or from another model."""
+    info = client.describe_collection(name)
+    dims = [f["params"].get("dim") for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR]
+    built_by = info.get("properties", {}).get(MODEL_PROPERTY)
+    if dims and int(dims[0]) != dim or (model and built_by and built_by != model):
+        raise CollectionError(
+            f"Collection '{name}' holds {dims[0]}-d vectors from model '{built_by or 'unknown'}', but "
+            f"'{model or 'this model'}' makes {dim}-d vectors. Rebuild it (recreate=True, or --recreate on the "
+            "command line) or use another collection name."
+        )
+
+
+def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recreate: bool) -> bool:
+    """Drop the collection when asked to; return True when a usable one already exists."""
+    if not client.has_collection(name):
+        return False
+    if recreate:
+        client.drop_collection(name)
+        return False
+    _check_existing(client, name, dim, model)
+    return True
+
+
+def _properties(model: str | None) -> dict:
+    return {MODEL_PROPERTY: model} if model else {}
+
+
+def create_quick(client: MilvusClient, name: str, dim: int, metric: str = "COSINE", vector_field: str = "vector",
+                 model: str | None = None, recreate: bool = True) -> None:
+    """The tutorials' quick setup: auto id, a dynamic schema (any extra field per row), one vector field."""
+    if _prepare(client, name, dim, model, recreate):
+        return
+    client.create_collection(
+        name, dimension=dim, vector_field_name=vector_field, metric_type=metric, auto_id=True,
+        enable_dynamic_field=True, consistency_level="Strong", properties=_properties(model),
+    )
+
+
+def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_field: str = "image_embedding",
+                       path_field: str = "filepath", path_max_length: int = 200,
+                       text_fields: dict[str, int] | None = None, index_type: str = "IVF_FLAT",
+                       metric: str = "L2", index_params: dict | None = None, model: str | None = None,
+                       recreate: bool = True) -> None:
+    """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index."""
+    if _prepare(client, name, dim, model, recreate):
+        client.load_collection(name)
+        return
+    schema = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field(path_field, DataType.VARCHAR, max_length=path_max_length)
+    for text_field, max_length in (text_fields or {}).items():
+        schema.add_field(text_field, DataType.VARCHAR, max_length=max_length)
+    schema.add_field(vector_field, DataType.FLOAT_VECTOR, dim=dim)
+    index = client.prepare_index_params()
+    index.add_index(field_name=vector_field, index_type=index_type, metric_type=metric,
+                    params=index_params if index_params is not None else {"nlist": 16384})
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong",
+                             properties=_properties(model))
+    client.load_collection(name)
+
+
+def collection_model(client: MilvusClient, name: str) -> str | None:
+    """The model recorded when the collection was created, or None if it was made elsewhere."""
+    return client.describe_collection(name).get("properties", {}).get(MODEL_PROPERTY)
+
+
+def require_collection(client: MilvusClient, name: str) -> None:
+    """Raise a clear error when the collection does not exist."""
+    if not client.has_collection(name):
+        existing = ", ".join(client.list_collections()) or "none"
+        raise CollectionError(
+            f"No collection named '{name}' (existing: {existing}). Index a folder first, e.g. "
+            f"`python -m helpers index FOLDER --collection {name}`."
+        )
+
+
+def _varchar_limits(client: MilvusClient, name: str) -> dict[str, int]:
+    info = client.describe_collection(name)
+    return {f["name"]: int(f["params"]["max_length"]) for f in info["fields"] if f["type"] == DataType.VARCHAR}
+
+
+def insert(client: MilvusClient, name: str, rows: Sequence[dict], batch_size: int = INSERT_BATCH,
+           flush: bool = True) -> int:
+    """Insert rows in batches and return how many went in; over-long text is refused before anything is written."""
+    for field_name, limit in _varchar_limits(client, name).items():
+        for row in rows:
+            value = str(row.get(field_name, ""))
+            if len(value.encode("utf-8")) > limit:
+                raise CollectionError(
+                    f"'{value}' is {len(value.encode('utf-8'))} bytes, longer than field '{field_name}' allows "
+                    f"(max_length={limit}). Nothing was inserted: move the images to a shorter path, or create "
+                    "the collection with a larger limit."
+                )
+    count = 0
+    for start in range(0, len(rows), batch_size):
+        count += client.insert(name, list(rows[start:start + batch_size]))["insert_count"]
+    if flush and count:
+        client.flush(name)
+    return count
+
+
+def stored_paths(client: MilvusClient, name: str, path_field: str = "filepath") -> set[str]:
+    """Every image path already in the collection, to index a folder again without duplicates."""
+    # Lite has no server timestamp for the iterator and says so at WARNING level; the fallback is right.
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+    iterator = client.query_iterator(name, batch_size=1000, filter="", output_fields=[path_field])
+    paths: set[str] = set()
+    while batch := iterator.next():
+        paths.update(row[path_field] for row in batch if path_field in row)
+    iterator.close()
+    return paths
+
+
+def count(client: MilvusClient, name: str) -> int:
+    """Number of rows in the collection (exact, also right after an insert on a server)."""
+    return int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+
+
+def _path_of(entity: dict) -> str:
+    return next((str(entity[key]) for key in PATH_FIELDS if key in entity), "")
+
+
+def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float], top_k: int = 10, *,
+           filter: str = "", output_fields: Iterable[str] = PATH_FIELDS, search_params: dict | None = None,
+           anns_field: str | None = None) -> list[list[Hit]]:
+    """Search one vector or a batch; returns one list of hits per query, best first (fewer if the data is small)."""
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
+    require_collection(client, name)
+    data = np.asarray(vectors, dtype=np.float32)
+    data = data[None, :] if data.ndim == 1 else data
+    info = client.describe_collection(name)
+    present = {f["name"] for f in info["fields"]}
+    wanted = [f for f in output_fields if f in present or info.get("enable_dynamic_field") or f not in PATH_FIELDS]
+    results = client.search(
+        name, data=list(data), limit=top_k, filter=filter, output_fields=wanted,
+        search_params=search_params or {}, anns_field=anns_field,
+    )
+    return [
+        [Hit(_path_of(hit["entity"]), float(hit["distance"]), hit["id"], dict(hit["entity"])) for hit in hits]
+        for hits in results
+    ]

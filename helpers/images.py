@@ -1,0 +1,109 @@
+"""Finding and decoding images: any mode to upright RGB, with a reason for every file that fails.
+
+Readers point the suite at their own folders, so every decoder problem becomes an `ImageError`
+with a sentence a person can act on, and the walk over a folder never hangs or stops early.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"})
+
+ImageSource = str | os.PathLike | Image.Image
+
+
+class ImageError(ValueError):
+    """An image that cannot be used, with the reason in words."""
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True for a file name with one of the image extensions, whatever its case."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every file below `folder`, following links to folders but never the same folder twice."""
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(files):
+            yield Path(root) / name
+
+
+def find_images(folder: str | os.PathLike) -> list[Path]:
+    """All image files below `folder`, recursively, sorted; other files are ignored."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder: pass a folder that holds images.")
+    return [path for path in _walk(folder) if is_image_file(path)]
+
+
+def labelled_images(folder: str | os.PathLike) -> list[tuple[Path, str]]:
+    """Images below `folder` with their label: the name of the class folder directly under `folder`."""
+    folder = Path(folder)
+    return [(path, path.relative_to(folder).parts[0]) for path in find_images(folder) if path.parent != folder]
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """Scale 16-bit and 32-bit grey images to 8 bits instead of clipping them to white."""
+    array = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        top = array.max()
+        array = array / top * 255.0 if top > 0 else array
+    else:
+        array = array / 257.0  # 0..65535 -> 0..255
+    return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), mode="L")
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB; transparency is laid over white."""
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode.startswith("I") or image.mode == "F":
+        image = _to_8bit(image)
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def load_rgb(source: ImageSource, min_size: int | None = None) -> Image.Image:
+    """Decode a path or PIL image to an upright RGB image, or raise `ImageError` saying why not.
+
+    `min_size` lets JPEG decoding shrink large photos on the fly while keeping both sides at least
+    that long, which is much faster when the model resizes them anyway.
+    """
+    if isinstance(source, Image.Image):
+        return _to_rgb(ImageOps.exif_transpose(source))
+    path = Path(source)
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError(f"{path}: empty file (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if min_size:
+                    image.draft("RGB", (min_size, min_size))
+                image.load()
+                return _to_rgb(ImageOps.exif_transpose(image))
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(f"{path}: too large to decode safely ({error})") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image Pillow can read (wrong extension or not an image)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{path}: cannot be decoded, the file is corrupt or truncated ({error})") from None
