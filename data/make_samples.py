@@ -383,11 +383,11 @@ def paul_cezanne(rng, w, h):
 
 
 PAINTERS: list[tuple[str, Callable[[np.random.Generator, int, int], Image.Image]]] = [
-    ("Claude_Monet", claude_monet),
-    ("Vincent_van_Gogh", vincent_van_gogh),
-    ("Pierre-Auguste_Renoir", pierre_auguste_renoir),
-    ("Edgar_Degas", edgar_degas),
-    ("Paul_Cezanne", paul_cezanne),
+    ("Monet", claude_monet),
+    ("VanGogh", vincent_van_gogh),
+    ("Renoir", pierre_auguste_renoir),
+    ("Degas", edgar_degas),
+    ("Cezanne", paul_cezanne),
 ]
 
 
