@@ -94,6 +94,7 @@ def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recre
         client.drop_collection(name)
         return False
     _check_existing(client, name, dim, model)
+    client.load_collection(name)
     return True
 
 
@@ -119,7 +120,6 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
                        recreate: bool = True) -> None:
     """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index."""
     if _prepare(client, name, dim, model, recreate):
-        client.load_collection(name)
         return
     schema = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
@@ -141,13 +141,14 @@ def collection_model(client: MilvusClient, name: str) -> str | None:
 
 
 def require_collection(client: MilvusClient, name: str) -> None:
-    """Raise a clear error when the collection does not exist."""
+    """Raise a clear error when the collection does not exist; load it for search if it does."""
     if not client.has_collection(name):
         existing = ", ".join(client.list_collections()) or "none"
         raise CollectionError(
             f"No collection named '{name}' (existing: {existing}). Index a folder first, e.g. "
             f"`python -m helpers index FOLDER --collection {name}`."
         )
+    client.load_collection(name)
 
 
 def _varchar_limits(client: MilvusClient, name: str) -> dict[str, int]:

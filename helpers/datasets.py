@@ -160,8 +160,7 @@ def extract_zip(archive: Path, dest: Path) -> Path:
     try:
         with zipfile.ZipFile(archive) as zf:
             _reject_zip_slip(zf, tmp, archive)
-            members = zf.infolist()
-            for member in tqdm(members, desc=f"Extracting {archive.name}", unit="file"):
+            for member in tqdm(zf.infolist(), desc=f"Extracting {archive.name}", unit="file"):
                 zf.extract(member, tmp)
         os.replace(tmp, dest)
     except BaseException:
@@ -178,7 +177,7 @@ def _lookup(name: str) -> Dataset:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
 
 
-def _writable_cache(folder: Path) -> Path:
+def _writable_cache(folder: Path) -> None:
     """Create `folder` and prove it writable, so a bad cache fails early with the fix in the message."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -189,7 +188,6 @@ def _writable_cache(folder: Path) -> Path:
             f"The download cache folder {folder} cannot be created or written ({exc}). "
             f"Set {config.CACHE_ENV} to a writable folder to move the cache."
         ) from exc
-    return folder
 
 
 def _fetch_verified(url: str, part: Path, suffix: str, sha256: str | None, retries: int, timeout: float) -> None:

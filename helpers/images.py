@@ -89,6 +89,8 @@ def load_rgb(source: ImageSource, min_size: int | None = None) -> Image.Image:
     if isinstance(source, Image.Image):
         return _to_rgb(ImageOps.exif_transpose(source))
     path = Path(source)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
     try:
         if path.stat().st_size == 0:
             raise ImageError(f"{path}: empty file (0 bytes)")

@@ -99,3 +99,29 @@ def clip_source() -> str:
     """What to pass to `clip.load`: the model name online (it downloads and checks the SHA-256), a file offline."""
     return str(clip_standin()) if config.is_offline() else CLIP_MODEL
 
+
+
+def prefetch(model: str) -> Path:
+    """Download (or, offline, create) a model's weights into its library's cache; return the file or folder."""
+    from .encoders import CLIP, TORCHVISION_RESNET50
+
+    if config.is_offline():
+        if model == TORCHVISION_RESNET50:
+            return resnet50_standin()
+        return clip_standin() if model == CLIP else timm_standin(model)
+    if model == TORCHVISION_RESNET50:
+        from torchvision.models import ResNet50_Weights
+
+        ResNet50_Weights.DEFAULT.get_state_dict(progress=True, check_hash=True)
+        return Path(torch.hub.get_dir()) / "checkpoints" / Path(ResNet50_Weights.DEFAULT.url).name
+    if model == CLIP:
+        import clip
+
+        clip.load(CLIP_MODEL, device="cpu")
+        return Path("~/.cache/clip").expanduser() / Path(clip.clip._MODELS[CLIP_MODEL]).name
+    import huggingface_hub
+    import timm
+
+    timm.create_model(model, pretrained=True)
+    repo = timm.models.get_pretrained_cfg(model).hf_hub_id
+    return Path(huggingface_hub.snapshot_download(repo, local_files_only=True))

@@ -1,0 +1,154 @@
+"""`python -m helpers`: index a folder, search by image or text, evaluate, and download ahead of time.
+
+Every failure a person can fix ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import config
+
+MODELS = ("resnet34", "resnet50", "clip")
+DEFAULT_COLLECTION = "images"
+
+
+def _client(args: argparse.Namespace):
+    from .collection import connect
+
+    return connect(args.db, args.token)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .encoders import load_encoder
+    from .indexing import index_folder
+
+    client = _client(args)
+    encoder = load_encoder(args.model)
+    report = index_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
+                          recreate=args.recreate)
+    print(report.summary())
+    print(f"Collection '{args.collection}' at {args.db} holds {report.indexed + report.already_indexed} "
+          f"images from {args.folder} (model {encoder.name}, {encoder.dim}-d).")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .collection import CollectionError, collection_model, require_collection, search
+    from .encoders import CLIP, load_encoder
+
+    client = _client(args)
+    require_collection(client, args.collection)
+    model = collection_model(client, args.collection)
+    if model is None:
+        raise CollectionError(f"Collection '{args.collection}' does not record which model built it; "
+                              "rebuild it with `python -m helpers index --recreate`.")
+    if args.text is not None and model != CLIP:
+        raise CollectionError(f"Collection '{args.collection}' holds {model} image vectors, which cannot be searched "
+                              "with text. Index the folder with --model clip for text queries.")
+    encoder = load_encoder(model)
+    vector = encoder.embed_text(args.text) if args.text is not None else encoder.embed_image(args.image)
+    hits = search(client, args.collection, vector, top_k=args.top_k)[0]
+    if args.json:
+        print(json.dumps([{"path": hit.path, "distance": hit.distance} for hit in hits]))
+    else:
+        for rank, hit in enumerate(hits, 1):
+            print(f"{rank:3d}  {hit.distance:8.4f}  {hit.path}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .collection import connect
+    from .encoders import load_encoder
+    from .evaluate import evaluate
+    from .indexing import index_folder
+
+    encoder = load_encoder(args.model)
+    with tempfile.TemporaryDirectory() as folder:
+        client = connect(str(Path(folder) / "evaluate.db"))
+        index_folder(client, "evaluate", encoder, args.train, progress=False)
+        result = evaluate(client, "evaluate", encoder, args.train, args.test, k=args.k)
+        client.close()
+    print(result.summary())
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .datasets import DATASETS, fetch_dataset
+    from .weights import prefetch
+
+    known = list(DATASETS) + list(MODELS)
+    names = known if args.names in ([], ["all"]) else args.names
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"Unknown name(s) {', '.join(unknown)}: choose from {', '.join(known)} or all.")
+    for name in names:
+        path = fetch_dataset(name) if name in DATASETS else prefetch(name)
+        print(f"{name}: {path} ({_size(path) / 1e6:.1f} MB)")
+    return 0
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--db", default=config.milvus_uri(),
+                         help=f"Milvus Lite file or server URI (default ${config.URI_ENV} or {config.DEFAULT_URI})")
+        sub.add_argument("--token", default=None, help=f"token for a server or Zilliz Cloud (default ${config.TOKEN_ENV})")
+        sub.add_argument("--collection", default=DEFAULT_COLLECTION, help="collection name (default %(default)s)")
+
+    index = commands.add_parser("index", help="embed every image below FOLDER and insert it")
+    index.add_argument("folder", type=Path)
+    with_db(index)
+    index.add_argument("--model", default="resnet34", choices=MODELS)
+    index.add_argument("--batch-size", type=int, default=64)
+    index.add_argument("--recreate", action="store_true", help="drop the collection first")
+    index.set_defaults(run=cmd_index)
+
+    find = commands.add_parser("search", help="search with an image or a text (CLIP collections)")
+    query = find.add_mutually_exclusive_group(required=True)
+    query.add_argument("image", nargs="?", type=Path)
+    query.add_argument("--text")
+    with_db(find)
+    find.add_argument("--top-k", type=int, default=10)
+    find.add_argument("--json", action="store_true", help="print only a JSON list of {path, distance}")
+    find.set_defaults(run=cmd_search)
+
+    score = commands.add_parser("evaluate", help="precision@k and mAP@k of TEST queries against TRAIN")
+    score.add_argument("--train", type=Path, required=True)
+    score.add_argument("--test", type=Path, required=True)
+    score.add_argument("--model", default="resnet34", choices=MODELS)
+    score.add_argument("--k", type=int, default=10)
+    score.set_defaults(run=cmd_evaluate)
+
+    fetch = commands.add_parser("download", help="fetch datasets and model weights into their caches")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="dataset or model names, or all (default)")
+    fetch.set_defaults(run=cmd_download)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a problem the user can fix prints one line and returns 2."""
+    from .collection import CollectionError
+    from .datasets import DownloadError
+    from .images import ImageError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CollectionError, DownloadError, ImageError, ValueError, FileNotFoundError, TypeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to finish; nothing is indexed twice.", file=sys.stderr)
+        return 130

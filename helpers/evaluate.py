@@ -1,0 +1,117 @@
+"""Retrieval quality over a test folder whose ground truth is the class folder of each image.
+
+Every test image is a query; a hit is relevant when it comes from the query's class folder.
+AP@k here is the standard one: it divides by min(relevant images, k), not by the hits found.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pymilvus import MilvusClient
+
+from .collection import Hit, search
+from .encoders import Encoder
+from .images import labelled_images
+
+
+def _relevance(labels: Sequence[str], relevant: str, k: int) -> np.ndarray:
+    return np.array([label == relevant for label in labels[:k]], dtype=float)
+
+
+def precision_at_k(labels: Sequence[str], relevant: str, k: int) -> float:
+    """Share of the top k results from the relevant class (missing results count as wrong)."""
+    return float(_relevance(labels, relevant, k).sum() / k)
+
+
+def recall_at_k(labels: Sequence[str], relevant: str, n_relevant: int, k: int) -> float:
+    """Share of all relevant images that appear in the top k."""
+    return float(_relevance(labels, relevant, k).sum() / n_relevant) if n_relevant else 0.0
+
+
+def average_precision_at_k(labels: Sequence[str], relevant: str, n_relevant: int, k: int) -> float:
+    """Standard AP@k: the mean of precision@i at each relevant rank i <= k, over min(n_relevant, k)."""
+    hits = _relevance(labels, relevant, k)
+    if not n_relevant or not hits.any():
+        return 0.0
+    precisions = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float((precisions * hits).sum() / min(n_relevant, k))
+
+
+def label_of(path: str | os.PathLike) -> str:
+    """The ground-truth label of an image: the name of its class folder."""
+    return Path(path).parent.name
+
+
+@dataclass
+class QueryResult:
+    """One test image, its label, what came back, and its scores."""
+
+    query: Path
+    label: str
+    hits: list[Hit]
+    precision: float
+    recall: float
+    average_precision: float
+
+
+@dataclass
+class Evaluation:
+    """All queries of a test folder at one k, with the means and a per-class view."""
+
+    k: int
+    queries: list[QueryResult]
+
+    @property
+    def precision(self) -> float:
+        return float(np.mean([q.precision for q in self.queries]))
+
+    @property
+    def recall(self) -> float:
+        return float(np.mean([q.recall for q in self.queries]))
+
+    @property
+    def mean_average_precision(self) -> float:
+        return float(np.mean([q.average_precision for q in self.queries]))
+
+    def per_class(self) -> list[tuple[str, float, float]]:
+        """(class, precision@k, AP@k) averaged per class, best first."""
+        by_class: dict[str, list[QueryResult]] = defaultdict(list)
+        for query in self.queries:
+            by_class[query.label].append(query)
+        rows = [(label, float(np.mean([q.precision for q in qs])), float(np.mean([q.average_precision for q in qs])))
+                for label, qs in by_class.items()]
+        return sorted(rows, key=lambda row: (-row[2], -row[1], row[0]))
+
+    def worst(self) -> QueryResult:
+        """The query that did worst (lowest AP, then lowest precision)."""
+        return min(self.queries, key=lambda q: (q.average_precision, q.precision, str(q.query)))
+
+    def summary(self) -> str:
+        return f"precision@{self.k}: {self.precision:.3f}\nmAP@{self.k}: {self.mean_average_precision:.3f}"
+
+
+def evaluate(client: MilvusClient, name: str, encoder: Encoder, train_dir: str | os.PathLike,
+             test_dir: str | os.PathLike, k: int = 10, search_params: dict | None = None) -> Evaluation:
+    """Search the collection (built from `train_dir`) with every image of `test_dir` and score the top k."""
+    gallery = Counter(label for _, label in labelled_images(train_dir))
+    tests = labelled_images(test_dir)
+    if not tests:
+        raise ValueError(f"No test images in class folders below {test_dir}: expected {test_dir}/<class>/<image>.")
+    embeddings = encoder.embed_images([path for path, _ in tests])
+    labels = dict(tests)
+    results = search(client, name, embeddings.vectors, top_k=k, search_params=search_params)
+    queries = []
+    for path, hits in zip(embeddings.sources, results):
+        label = labels[path]
+        found = [label_of(hit.path) for hit in hits]
+        queries.append(QueryResult(
+            path, label, hits, precision_at_k(found, label, k), recall_at_k(found, label, gallery[label], k),
+            average_precision_at_k(found, label, gallery[label], k),
+        ))
+    return Evaluation(k, queries)

@@ -1,0 +1,81 @@
+"""Index a folder of images into a collection: embed in chunks, insert each chunk, skip what is stored.
+
+Inserting chunk by chunk means an interrupted run loses at most one chunk, and because paths already
+in the collection are skipped, running it again completes the collection without duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pymilvus import MilvusClient
+
+from .collection import create_quick, insert, stored_paths
+from .encoders import DEFAULT_BATCH_SIZE, Encoder
+from .images import IMAGE_EXTENSIONS, find_images
+
+CHUNK_BATCHES = 4
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did: rows inserted, images already there, files skipped with reasons."""
+
+    indexed: int = 0
+    already_indexed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        """Embedding and insert throughput of this run."""
+        return self.indexed / self.seconds if self.seconds > 0 else float("nan")
+
+    def summary(self) -> str:
+        """A few lines for people: counts, then each skipped file with its reason."""
+        lines = [f"Indexed {self.indexed} images ({self.images_per_second:.1f} images/s); "
+                 f"{self.already_indexed} were already indexed; skipped {len(self.skipped)} files."]
+        lines += [f"  skipped {reason}" if reason.startswith(path) else f"  skipped {path}: {reason}"
+                  for path, reason in self.skipped]
+        return "\n".join(lines)
+
+
+def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str | os.PathLike, *,
+                 path_field: str = "filepath", vector_field: str = "vector",
+                 extra_fields: Callable[[Path], dict] | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 progress: bool | None = None, recreate: bool = False) -> IndexReport:
+    """Embed every image below `folder` not yet in collection `name` and insert it with its path.
+
+    A missing collection is created with the quick setup; an existing one must hold vectors of this
+    encoder (else `CollectionError`), or is dropped first with `recreate=True` once the folder is known
+    to hold images. Raises `ValueError` for a folder with no usable image.
+    """
+    images = find_images(folder)
+    if not images:
+        raise ValueError(
+            f"No images found in {folder} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} in any case, "
+            "recursively). Point to the folder that holds your images."
+        )
+    create_quick(client, name, encoder.dim, vector_field=vector_field, model=encoder.name, recreate=recreate)
+    stored = stored_paths(client, name, path_field)
+    todo = [path for path in images if str(path) not in stored]
+    report = IndexReport(already_indexed=len(images) - len(todo))
+    start = time.perf_counter()
+    chunk = batch_size * CHUNK_BATCHES
+    for first in range(0, len(todo), chunk):
+        embeddings = encoder.embed_images(todo[first:first + chunk], batch_size=batch_size, progress=progress)
+        rows = [
+            {vector_field: vector, path_field: str(path), **(extra_fields(path) if extra_fields else {})}
+            for vector, path in zip(embeddings.vectors, embeddings.sources)
+        ]
+        report.indexed += insert(client, name, rows) if rows else 0
+        report.skipped += [(str(path), reason) for path, reason in embeddings.skipped]
+    report.seconds = time.perf_counter() - start
+    if report.indexed == 0 and report.already_indexed == 0:
+        reasons = "\n".join(f"  {reason}" for _, reason in report.skipped[:10])
+        raise ValueError(f"None of the {len(images)} image files in {folder} could be decoded:\n{reasons}")
+    return report
