@@ -37,9 +37,9 @@ def cache_dir() -> Path:
     return base.resolve()
 
 
-def milvus_uri() -> str:
-    """Where Milvus lives: `$MILVUS_URI`, else a Milvus Lite file in the working folder."""
-    return os.environ.get(URI_ENV) or DEFAULT_URI
+def milvus_uri(default: str = DEFAULT_URI) -> str:
+    """Where Milvus lives: `$MILVUS_URI`, else the Milvus Lite file `default` in the working folder."""
+    return os.environ.get(URI_ENV) or default
 
 
 def milvus_token() -> str:

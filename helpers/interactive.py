@@ -1,0 +1,69 @@
+"""Small ipywidgets front ends for the notebooks: search with an uploaded image or a typed text.
+
+They work in JupyterLab and Colab; each calls back with a PIL image or a string and shows the figure
+(or the error message) the callback returns in its own output area.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+from matplotlib.figure import Figure
+from PIL import Image
+
+from .collection import CollectionError
+from .images import ImageError, load_rgb
+
+Handler = Callable[[object], Figure | None]
+EXPECTED_ERRORS = (ImageError, ValueError, CollectionError)
+
+
+def _run(output: widgets.Output, handler: Handler, value: object) -> None:
+    """Call the handler and show its figure, or the reason it failed, in `output`."""
+    output.clear_output()
+    with output:
+        try:
+            figure = handler(value)
+        except EXPECTED_ERRORS as error:
+            print(f"Could not search: {error}")
+            return
+        if figure is not None:
+            display(figure)
+            plt.close(figure)
+
+
+def decode_upload(content: bytes) -> Image.Image:
+    """Decode the bytes of an uploaded file to an upright RGB image, or raise `ImageError`."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()
+            return load_rgb(image)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"the uploaded file is not an image Pillow can read ({error})") from None
+
+
+def image_upload(on_image: Callable[[Image.Image], Figure | None]) -> widgets.VBox:
+    """A file-upload button; each uploaded image is passed to `on_image` and its figure shown below."""
+    upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload image")
+    output = widgets.Output()
+
+    def changed(change: dict) -> None:
+        if change["new"]:
+            _run(output, lambda content: on_image(decode_upload(content)), bytes(change["new"][0]["content"]))
+
+    upload.observe(changed, names="value")
+    return widgets.VBox([upload, output])
+
+
+def text_search_box(on_text: Callable[[str], Figure | None], placeholder: str = "a white dog") -> widgets.VBox:
+    """A text box; pressing Enter (or the button) passes the text to `on_text` and shows its figure."""
+    box = widgets.Text(placeholder=placeholder, description="Search:", continuous_update=False)
+    button = widgets.Button(description="Search", icon="search")
+    output = widgets.Output()
+    button.on_click(lambda _: _run(output, on_text, box.value))
+    box.observe(lambda change: _run(output, on_text, change["new"]), names="value")
+    return widgets.VBox([widgets.HBox([box, button]), output])
