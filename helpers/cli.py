@@ -53,7 +53,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                               "with text. Index the folder with --model clip for text queries.")
     encoder = load_encoder(model)
     vector = encoder.embed_text(args.text) if args.text is not None else encoder.embed_image(args.image)
-    hits = search(client, args.collection, vector, top_k=args.top_k)[0]
+    hits = search(client, args.collection, vector, top_k=args.top_k)
     if args.json:
         print(json.dumps([{"path": hit.path, "distance": hit.distance} for hit in hits]))
     else:

@@ -199,21 +199,25 @@ def _path_of(entity: dict) -> str:
 
 def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float], top_k: int = 10, *,
            filter: str = "", output_fields: Iterable[str] = PATH_FIELDS, search_params: dict | None = None,
-           anns_field: str | None = None) -> list[list[Hit]]:
-    """Search one vector or a batch; returns one list of hits per query, best first (fewer if the data is small)."""
+           anns_field: str | None = None) -> list[Hit] | list[list[Hit]]:
+    """Search with one vector (returns its hits) or a batch of vectors (one list of hits per vector).
+
+    Hits come best first; there are fewer than `top_k` when the collection or the filter has fewer rows.
+    """
     if not 1 <= top_k <= MAX_TOP_K:
         raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
     require_collection(client, name)
     data = np.asarray(vectors, dtype=np.float32)
-    data = data[None, :] if data.ndim == 1 else data
+    single = data.ndim == 1
     info = client.describe_collection(name)
     present = {f["name"] for f in info["fields"]}
     wanted = [f for f in output_fields if f in present or info.get("enable_dynamic_field") or f not in PATH_FIELDS]
     results = client.search(
-        name, data=list(data), limit=top_k, filter=filter, output_fields=wanted,
+        name, data=list(data[None, :] if single else data), limit=top_k, filter=filter, output_fields=wanted,
         search_params=search_params or {}, anns_field=anns_field,
     )
-    return [
-        [Hit(_path_of(hit["entity"]), float(hit["distance"]), hit["id"], dict(hit["entity"])) for hit in hits]
-        for hits in results
+    hits = [
+        [Hit(_path_of(hit["entity"]), float(hit["distance"]), hit["id"], dict(hit["entity"])) for hit in found]
+        for found in results
     ]
+    return hits[0] if single else hits

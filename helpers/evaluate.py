@@ -88,6 +88,15 @@ class Evaluation:
                 for label, qs in by_class.items()]
         return sorted(rows, key=lambda row: (-row[2], -row[1], row[0]))
 
+    def table(self, rows: int = 5) -> str:
+        """The `rows` best and worst classes as a text table (all classes when there are few)."""
+        per_class = self.per_class()
+        shown = per_class if len(per_class) <= 2 * rows else per_class[:rows] + [None] + per_class[-rows:]
+        lines = [f"{'class':<30}{f'P@{self.k}':>8}{f'AP@{self.k}':>8}"]
+        for row in shown:
+            lines.append(f"{'...':<30}" if row is None else f"{row[0]:<30}{row[1]:>8.2f}{row[2]:>8.2f}")
+        return "\n".join(lines)
+
     def worst(self) -> QueryResult:
         """The query that did worst (lowest AP, then lowest precision)."""
         return min(self.queries, key=lambda q: (q.average_precision, q.precision, str(q.query)))
