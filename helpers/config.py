@@ -8,6 +8,7 @@ notebook and the CLI from Milvus Lite to a server or Zilliz Cloud.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 OFFLINE_ENV = "IMAGE_SEARCH_OFFLINE"
@@ -51,8 +52,8 @@ _notice_shown = False
 
 
 def announce_offline() -> None:
-    """Print the one-line offline notice once per process, when offline mode is on."""
+    """Print the one-line offline notice to stderr once per process, when offline mode is on."""
     global _notice_shown
     if is_offline() and not _notice_shown:
-        print(OFFLINE_NOTICE)
+        print(OFFLINE_NOTICE, file=sys.stderr)
         _notice_shown = True

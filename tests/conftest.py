@@ -1,0 +1,50 @@
+"""Shared fixtures: offline mode for every test, sample folders, encoders loaded once per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import config
+
+pytest_plugins = ["milvus_server"]
+
+SAMPLES = config.SAMPLES_DIR
+IMAGENET_SAMPLE = SAMPLES / "reverse_image_search"
+PAINTINGS_SAMPLE = SAMPLES / "paintings"
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the network: offline mode is on unless a test removes it."""
+    monkeypatch.setenv(config.OFFLINE_ENV, "1")
+    monkeypatch.delenv(config.URI_ENV, raising=False)
+    monkeypatch.delenv(config.TOKEN_ENV, raising=False)
+
+
+@pytest.fixture(scope="session")
+def resnet34():
+    from helpers.encoders import load_encoder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(config.OFFLINE_ENV, "1")
+        return load_encoder("resnet34", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def clip_encoder():
+    from helpers.encoders import load_encoder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(config.OFFLINE_ENV, "1")
+        return load_encoder("clip", device="cpu")
+
+
+@pytest.fixture
+def train_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample gallery (train/<class>/*.JPEG)."""
+    target = tmp_path / "train"
+    shutil.copytree(IMAGENET_SAMPLE / "train", target)
+    return target

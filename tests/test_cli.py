@@ -1,0 +1,94 @@
+"""`python -m helpers` run as a real subprocess on the offline samples."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "IMAGE_SEARCH_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory) -> tuple[Path, Path]:
+    """The sample gallery indexed with ResNet-34 into a fresh Lite file, by the CLI."""
+    folder = tmp_path_factory.mktemp("cli")
+    db = folder / "x.db"
+    result = cli("index", str(IMAGENET_SAMPLE / "train"), "--db", str(db), "--batch-size", "32")
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 80 images" in result.stdout and "skipped 0 files" in result.stdout
+    return db, IMAGENET_SAMPLE / "train"
+
+
+def test_an_indexed_image_finds_itself_first(indexed):
+    db, train = indexed
+    image = train / "goldfish" / sorted(os.listdir(train / "goldfish"))[3]
+    result = cli("search", str(image), "--db", str(db), "--json", "--top-k", "4")
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert [set(hit) for hit in hits] == [{"path", "distance"}] * 4
+    assert hits[0]["path"] == str(image) and hits[0]["distance"] == pytest.approx(1.0, abs=1e-4)
+    assert [hit["distance"] for hit in hits] == sorted((hit["distance"] for hit in hits), reverse=True)
+
+
+def test_rows_keep_the_folder_as_given(indexed, tmp_path):
+    db = tmp_path / "rel.db"
+    result = cli("index", "train", "--db", str(db), "--collection", "rel", cwd=IMAGENET_SAMPLE)
+    assert result.returncode == 0, result.stderr
+    found = cli("search", "train/castle/" + sorted(os.listdir(IMAGENET_SAMPLE / "train/castle"))[0], "--db", str(db),
+                "--collection", "rel", "--json", cwd=IMAGENET_SAMPLE)
+    assert json.loads(found.stdout)[0]["path"].startswith("train/castle/")
+
+
+def test_re_indexing_adds_no_duplicates(indexed):
+    db, train = indexed
+    result = cli("index", str(train), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 0 images" in result.stdout and "80 were already indexed" in result.stdout
+
+
+def test_text_search_on_a_clip_collection(tmp_path):
+    db = tmp_path / "clip.db"
+    folder = PAINTINGS_SAMPLE / "paintings"
+    assert cli("index", str(folder), "--db", str(db), "--model", "clip").returncode == 0
+    result = cli("search", "--text", "water lilies", "--db", str(db), "--top-k", "3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()[-3:]
+    assert [line.split()[0] for line in lines] == ["1", "2", "3"]
+    assert all(Path(line.split()[-1]).is_relative_to(folder) for line in lines)
+
+
+def test_evaluate_prints_precision_and_map():
+    result = cli("evaluate", "--train", str(IMAGENET_SAMPLE / "train"), "--test", str(IMAGENET_SAMPLE / "test"),
+                 "--k", "5")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()[-2:]
+    assert lines[0].startswith("precision@5: ") and lines[1].startswith("mAP@5: ")
+    assert 0.0 <= float(lines[1].split()[-1]) <= 1.0
+
+
+def test_download_offline_names_the_samples_and_sizes():
+    result = cli("download", "reverse_image_search", "resnet34")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert any(line.startswith(f"reverse_image_search: {IMAGENET_SAMPLE} (") and "MB)" in line for line in lines)
+    assert any(line.startswith("resnet34: ") and "standin" in line for line in lines)
+
+
+def test_unknown_download_name_is_one_clear_line():
+    result = cli("download", "imagenet-full")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: Unknown name(s) imagenet-full: choose from reverse_image_search, paintings, resnet34, resnet50, "
+        "clip or all."
+    ]

@@ -1,0 +1,90 @@
+"""Each model family loads its checkpoint through the library's own loader and embeds real images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers import weights
+from helpers.encoders import load_encoder
+from helpers.images import find_images
+
+from conftest import IMAGENET_SAMPLE
+
+GALLERY = find_images(IMAGENET_SAMPLE / "train")[:12]
+
+
+def test_timm_loads_the_checkpoint_file_without_its_classifier(resnet34):
+    checkpoint = torch.load(weights.timm_standin("resnet34"), weights_only=True)
+    assert "fc.weight" in checkpoint  # the file has the 1000-class head, as published checkpoints do
+    loaded = resnet34.model.state_dict()
+    assert torch.equal(loaded["conv1.weight"], checkpoint["conv1.weight"])
+    assert torch.equal(loaded["layer4.2.bn2.running_var"], checkpoint["layer4.2.bn2.running_var"])
+    assert "fc.weight" not in loaded and resnet34.dim == 512
+
+
+def test_torchvision_resnet50_drops_the_final_layer_and_loads_the_state_dict():
+    encoder = load_encoder("resnet50", device="cpu")
+    checkpoint = torch.load(weights.resnet50_standin(), weights_only=True)
+    assert torch.equal(encoder.model[0].weight, checkpoint["conv1.weight"])
+    assert not any(isinstance(layer, torch.nn.Linear) for layer in encoder.model)
+    assert encoder.dim == 2048
+    vectors = encoder.embed_images(GALLERY[:3]).vectors
+    assert vectors.shape == (3, 2048) and vectors.dtype == np.float32
+
+
+def test_clip_loads_the_torchscript_archive_through_clip_load(clip_encoder):
+    archive = torch.jit.load(str(weights.clip_standin()), map_location="cpu").state_dict()
+    assert torch.allclose(clip_encoder.model.conv1.weight, archive["visual.conv1.weight"].float())
+    assert clip_encoder.dim == 512 and clip_encoder.text_model is not None
+
+
+def test_standins_are_deterministic(tmp_path, monkeypatch):
+    first = torch.load(weights.timm_standin("resnet18"), weights_only=True)
+    monkeypatch.setenv("IMAGE_SEARCH_CACHE", str(tmp_path))
+    second_path = weights.timm_standin("resnet18")
+    assert second_path.is_relative_to(tmp_path)
+    second = torch.load(second_path, weights_only=True)
+    assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+@pytest.mark.parametrize("batch_size, workers", [(4, 0), (5, 1)])
+def test_batch_embeddings_match_single_images_and_keep_order(resnet34, batch_size, workers):
+    result = resnet34.embed_images(GALLERY, batch_size=batch_size, num_workers=workers)
+    assert result.vectors.shape == (len(GALLERY), 512)
+    assert result.sources == GALLERY and not result.skipped
+    np.testing.assert_allclose(np.linalg.norm(result.vectors, axis=1), 1.0, atol=1e-5)
+    for index in (0, 7):
+        np.testing.assert_allclose(resnet34.embed_image(GALLERY[index]), result.vectors[index], atol=1e-4)
+    assert not np.allclose(result.vectors[0], result.vectors[1], atol=1e-4)
+
+
+def test_pil_images_and_paths_give_the_same_vector(resnet34):
+    with Image.open(GALLERY[0]) as image:
+        from_pil = resnet34.embed_images([image.copy()]).vectors[0]
+    np.testing.assert_allclose(from_pil, resnet34.embed_image(GALLERY[0]), atol=1e-4)
+
+
+def test_undecodable_files_are_skipped_with_their_reason(resnet34, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(GALLERY[0].read_bytes()[:300])
+    result = resnet34.embed_images([GALLERY[0], broken, GALLERY[1]], batch_size=2)
+    assert result.sources == [GALLERY[0], GALLERY[1]]
+    assert [source for source, _ in result.skipped] == [broken]
+    assert "truncated" in result.skipped[0][1] or "corrupt" in result.skipped[0][1]
+    assert result.images_per_second > 0
+
+
+def test_text_needs_clip(resnet34):
+    with pytest.raises(TypeError, match="clip"):
+        resnet34.embed_text("a white dog")
+
+
+def test_clip_text_and_image_share_one_space(clip_encoder):
+    texts = clip_encoder.embed_texts(["a white dog", "a red car"])
+    image = clip_encoder.embed_image(GALLERY[0])
+    assert texts.shape == (2, 512) and image.shape == (512,)
+    np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(texts[0], texts[1])

@@ -1,0 +1,63 @@
+"""Indexing a real folder into Milvus Lite, and the retrieval metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.collection import connect, count, search, stored_paths
+from helpers.evaluate import average_precision_at_k, evaluate, precision_at_k, recall_at_k
+from helpers.images import find_images
+from helpers.indexing import index_folder
+
+from conftest import IMAGENET_SAMPLE
+
+
+def test_precision_recall_and_standard_average_precision():
+    found = ["dog", "cat", "dog", "cat", "cat"]
+    assert precision_at_k(found, "dog", 5) == pytest.approx(0.4)
+    assert recall_at_k(found, "dog", 10, 5) == pytest.approx(0.2)
+    # relevant at ranks 1 and 3: (1/1 + 2/3) / min(10 relevant, k=5)
+    assert average_precision_at_k(found, "dog", 10, 5) == pytest.approx((1 + 2 / 3) / 5)
+    assert average_precision_at_k(["dog"], "dog", 1, 10) == pytest.approx(1.0)
+    assert average_precision_at_k(["cat"] * 5, "dog", 10, 5) == 0.0
+    assert precision_at_k(["dog"], "dog", 10) == pytest.approx(0.1)  # missing results count as wrong
+
+
+def test_index_folder_stores_every_image_once_with_its_path(tmp_path, resnet34, train_copy):
+    client = connect(str(tmp_path / "m.db"))
+    first = index_folder(client, "images", resnet34, train_copy, batch_size=16)
+    images = find_images(train_copy)
+    assert first.indexed == len(images) == 80 and first.already_indexed == 0 and not first.skipped
+    again = index_folder(client, "images", resnet34, train_copy)
+    assert again.indexed == 0 and again.already_indexed == 80
+    assert count(client, "images") == 80
+    assert stored_paths(client, "images") == {str(path) for path in images}
+    for path in images[::20]:
+        assert search(client, "images", resnet34.embed_image(path), top_k=1)[0].path == str(path)
+
+
+def test_extra_fields_are_stored(tmp_path, resnet34, train_copy):
+    client = connect(str(tmp_path / "m.db"))
+    index_folder(client, "images", resnet34, train_copy / "goldfish", extra_fields=lambda p: {"label": p.parent.name})
+    hits = search(client, "images", resnet34.embed_image(next((train_copy / "goldfish").iterdir())), top_k=3,
+                  output_fields=["filepath", "label"])
+    assert {hit.fields["label"] for hit in hits} == {"goldfish"}
+
+
+def test_evaluation_over_the_sample_test_folder(tmp_path, resnet34):
+    client = connect(str(tmp_path / "m.db"))
+    index_folder(client, "images", resnet34, IMAGENET_SAMPLE / "train")
+    result = evaluate(client, "images", resnet34, IMAGENET_SAMPLE / "train", IMAGENET_SAMPLE / "test", k=10)
+    assert len(result.queries) == 8
+    for query in result.queries:
+        labels = [hit.path.split("/")[-2] for hit in query.hits]
+        assert len(query.hits) == 10
+        assert query.precision == pytest.approx(labels.count(query.label) / 10)
+        assert query.average_precision == pytest.approx(average_precision_at_k(labels, query.label, 10, 10))
+    assert result.mean_average_precision == pytest.approx(sum(q.average_precision for q in result.queries) / 8)
+    per_class = result.per_class()
+    assert [row[2] for row in per_class] == sorted((row[2] for row in per_class), reverse=True)
+    assert result.worst().average_precision == min(q.average_precision for q in result.queries)
+    table = result.table(rows=2)
+    assert table.splitlines()[0].split() == ["class", "P@10", "AP@10"] and "..." in table
+    assert result.summary().startswith("precision@10: ")

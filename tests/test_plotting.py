@@ -1,0 +1,60 @@
+"""The result figures: grid under the query, titles with distances, the per-query rows figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from PIL import Image  # noqa: E402
+
+from helpers.collection import Hit  # noqa: E402
+from helpers.images import find_images  # noqa: E402
+from helpers.plotting import THUMBNAIL, plot_query_rows, show_results, show_text_results, thumbnail  # noqa: E402
+
+from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE  # noqa: E402
+
+IMAGES = find_images(IMAGENET_SAMPLE / "train")
+
+
+def hits(n: int) -> list[Hit]:
+    return [Hit(str(path), 1 - i / 100) for i, path in enumerate(IMAGES[:n])]
+
+
+def test_thumbnails_are_150_square_crops():
+    assert thumbnail(IMAGES[0]).size == (THUMBNAIL, THUMBNAIL)
+
+
+def test_top_ten_is_two_rows_of_five_under_the_query():
+    query = IMAGENET_SAMPLE / "test" / "Afghan_hound" / "n02088094_4261.JPEG"
+    figure = show_results(hits(10), query)
+    query_axis, *hit_axes = figure.axes
+    assert query_axis.get_title() == "Query: n02088094_4261.JPEG"
+    assert len(hit_axes) == 10
+    rows = sorted({round(axis.get_position().y0, 3) for axis in hit_axes}, reverse=True)
+    assert len(rows) == 2 and all(axis.get_position().y0 < query_axis.get_position().y0 for axis in hit_axes)
+    assert len({round(axis.get_position().x0, 3) for axis in hit_axes}) == 5
+    assert hit_axes[0].get_title() == f"1. {IMAGES[0].parent.name}\n1.000"
+    assert hit_axes[9].get_title().endswith("0.910")
+
+
+def test_text_query_is_the_title_and_a_pil_query_works():
+    figure = show_text_results("a white dog", hits(3))
+    assert figure._suptitle.get_text() == "Query text: 'a white dog'"
+    assert len(figure.axes) == 3
+    with Image.open(IMAGES[1]) as image:
+        assert show_results(hits(2), image.copy()).axes[0].get_title() == "Query: your image"
+
+
+def test_query_rows_figure_is_saved(tmp_path):
+    queries = find_images(PAINTINGS_SAMPLE / "test_paintings")[:2]
+    results = [hits(3), hits(2)]
+    target = tmp_path / "search_result.png"
+    figure = plot_query_rows(queries, results, 0.0123, save_to=target)
+    axes = figure.axes
+    assert len(axes) == 2 * 4
+    assert axes[0].get_title().endswith("search 12.3 ms")
+    assert axes[1].get_title() == f"{IMAGES[0].parent.name}\ndistance 1.000"
+    assert not axes[7].get_images()  # the second query has only two hits: the last cell stays empty
+    with Image.open(target) as saved:
+        assert saved.size[0] > saved.size[1] > 0
