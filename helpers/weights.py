@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from . import config
+from .datasets import DownloadError
 
 STANDIN_SEED = 0
 CLIP_MODEL = "ViT-B/32"
@@ -109,19 +111,52 @@ def prefetch(model: str) -> Path:
         if model == TORCHVISION_RESNET50:
             return resnet50_standin()
         return clip_standin() if model == CLIP else timm_standin(model)
+    url, cache = _source_and_cache(model)
+    with downloading(model):
+        if model == TORCHVISION_RESNET50:
+            resnet50_state_dict()
+        elif model == CLIP:
+            import clip
+
+            clip.load(CLIP_MODEL, device="cpu")
+        else:
+            import huggingface_hub
+            import timm
+
+            timm.create_model(model, pretrained=True)
+            return Path(huggingface_hub.snapshot_download(url.removeprefix("https://huggingface.co/"),
+                                                          local_files_only=True))
+    return cache / Path(url).name
+
+
+def _source_and_cache(model: str) -> tuple[str, Path]:
+    """Where a model's real weights come from and the library cache they are stored in."""
+    from .encoders import CLIP, TORCHVISION_RESNET50
+
     if model == TORCHVISION_RESNET50:
         from torchvision.models import ResNet50_Weights
 
-        ResNet50_Weights.DEFAULT.get_state_dict(progress=True, check_hash=True)
-        return Path(torch.hub.get_dir()) / "checkpoints" / Path(ResNet50_Weights.DEFAULT.url).name
+        return ResNet50_Weights.DEFAULT.url, Path(torch.hub.get_dir()) / "checkpoints"
     if model == CLIP:
         import clip
 
-        clip.load(CLIP_MODEL, device="cpu")
-        return Path("~/.cache/clip").expanduser() / Path(clip.clip._MODELS[CLIP_MODEL]).name
-    import huggingface_hub
+        return clip.clip._MODELS[CLIP_MODEL], Path("~/.cache/clip").expanduser()
     import timm
+    from huggingface_hub.constants import HF_HUB_CACHE
 
-    timm.create_model(model, pretrained=True)
-    repo = timm.models.get_pretrained_cfg(model).hf_hub_id
-    return Path(huggingface_hub.snapshot_download(repo, local_files_only=True))
+    return f"https://huggingface.co/{timm.models.get_pretrained_cfg(model).hf_hub_id}", Path(HF_HUB_CACHE)
+
+
+@contextmanager
+def downloading(model: str) -> Iterator[None]:
+    """Turn a failed weights download into one `DownloadError` naming the URL, the cache and the switch."""
+    try:
+        yield
+    except OSError as error:
+        if config.is_offline():
+            raise
+        url, cache = _source_and_cache(model)
+        raise DownloadError(
+            f"Could not download the {model} weights from {url} into {cache} ({type(error).__name__}: {error}). "
+            f"Check the network, or set {config.OFFLINE_ENV}=1 to run the suite on stand-in weights."
+        ) from error
