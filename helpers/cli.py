@@ -26,8 +26,9 @@ def _client(args: argparse.Namespace):
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .encoders import load_encoder
-    from .indexing import index_folder
+    from .indexing import images_below, index_folder
 
+    images_below(args.folder)  # an empty or wrong folder is reported before the model loads
     client = _client(args)
     encoder = load_encoder(args.model)
     report = index_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
@@ -39,15 +40,24 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .collection import CollectionError, collection_model, require_collection, search
-    from .encoders import CLIP, load_encoder
+    from .collection import MAX_TOP_K, CollectionError, collection_model, require_collection, search
+    from .images import load_rgb
 
+    # Mistakes in the query are reported before the model loads, which takes seconds.
+    if not 1 <= args.top_k <= MAX_TOP_K:
+        raise ValueError(f"--top-k must be between 1 and {MAX_TOP_K}, got {args.top_k}.")
+    if args.text is not None and not args.text.strip():
+        raise ValueError("Empty text query: type a few words that describe the image you want.")
+    if args.image is not None:
+        load_rgb(args.image)
     client = _client(args)
     require_collection(client, args.collection)
     model = collection_model(client, args.collection)
     if model is None:
         raise CollectionError(f"Collection '{args.collection}' does not record which model built it; "
                               "rebuild it with `python -m helpers index --recreate`.")
+    from .encoders import CLIP, load_encoder  # imports torch: seconds
+
     if args.text is not None and model != CLIP:
         raise CollectionError(f"Collection '{args.collection}' holds {model} image vectors, which cannot be searched "
                               "with text. Index the folder with --model clip for text queries.")

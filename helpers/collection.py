@@ -57,20 +57,53 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
                 f"the address and token, or unset {config.URI_ENV} to use a local Milvus Lite file."
             ) from None
     path = Path(uri).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix != ".db":
+        raise CollectionError(
+            f"'{uri}' is neither a server URI (http://host:19530) nor a Milvus Lite file name: Lite file names end "
+            f"in .db, e.g. {path.with_name(path.name + '.db')}."
+        )
+    if path.is_file():
+        raise CollectionError(
+            f"{path} is a single file, probably written by Milvus Lite 2 (milvus-lite<3); Milvus Lite 3 keeps a "
+            "folder under that name. Move the file away or pass another .db name, then index the images again."
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CollectionError(f"Cannot create the folder for the Milvus Lite file {path}: {error}.") from None
     lite_logger = logging.getLogger("milvus_lite")
-    level = lite_logger.level
-    lite_logger.setLevel(logging.CRITICAL)
+    saved = lite_logger.level, lite_logger.propagate
+    causes = _ExceptionCatcher()
+    lite_logger.setLevel(logging.ERROR)
+    lite_logger.propagate = False  # its start-up traceback is turned into the sentence below instead
+    lite_logger.addHandler(causes)
     try:
         return MilvusClient(uri=str(path))
-    except ConnectionConfigException:
-        raise CollectionError(
-            f"The Milvus Lite file {path} is already open in another process (another notebook kernel or a "
-            "running `python -m helpers`). Stop that kernel or process (Kernel > Shut Down Kernel), or pass "
-            "another file name as uri."
-        ) from None
+    except ConnectionConfigException as error:
+        if any(type(cause).__name__ == "DataDirLockedError" for cause in causes.exceptions):
+            raise CollectionError(
+                f"The Milvus Lite file {path} is already open in another process (another notebook kernel or a "
+                "running `python -m helpers`). Stop that kernel or process (Kernel > Shut Down Kernel), or pass "
+                "another file name as uri."
+            ) from None
+        reason = "; ".join(str(cause) for cause in causes.exceptions) or error.message
+        raise CollectionError(f"Milvus Lite could not open {path} ({reason}). Pass another .db name as uri.") from None
     finally:
-        lite_logger.setLevel(level)
+        lite_logger.removeHandler(causes)
+        lite_logger.setLevel(saved[0])
+        lite_logger.propagate = saved[1]
+
+
+class _ExceptionCatcher(logging.Handler):
+    """Keeps the exceptions Milvus Lite logs while it starts, to say why it could not open a file."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.exceptions: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.exceptions.append(record.exc_info[1])
 
 
 def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
@@ -156,11 +189,11 @@ def _varchar_limits(client: MilvusClient, name: str) -> dict[str, int]:
     return {f["name"]: int(f["params"]["max_length"]) for f in info["fields"] if f["type"] == DataType.VARCHAR}
 
 
-def insert(client: MilvusClient, name: str, rows: Sequence[dict], batch_size: int = INSERT_BATCH,
-           flush: bool = True) -> int:
-    """Insert rows in batches and return how many went in; over-long text is refused before anything is written."""
-    for field_name, limit in _varchar_limits(client, name).items():
-        for row in rows:
+def check_lengths(client: MilvusClient, name: str, rows: Iterable[dict]) -> None:
+    """Raise `CollectionError` if any text in `rows` is longer (in UTF-8 bytes) than its VARCHAR field allows."""
+    limits = _varchar_limits(client, name)
+    for row in rows:
+        for field_name, limit in limits.items():
             value = str(row.get(field_name, ""))
             if len(value.encode("utf-8")) > limit:
                 raise CollectionError(
@@ -168,6 +201,12 @@ def insert(client: MilvusClient, name: str, rows: Sequence[dict], batch_size: in
                     f"(max_length={limit}). Nothing was inserted: move the images to a shorter path, or create "
                     "the collection with a larger limit."
                 )
+
+
+def insert(client: MilvusClient, name: str, rows: Sequence[dict], batch_size: int = INSERT_BATCH,
+           flush: bool = True) -> int:
+    """Insert rows in batches and return how many went in; over-long text is refused before anything is written."""
+    check_lengths(client, name, rows)
     count = 0
     for start in range(0, len(rows), batch_size):
         count += client.insert(name, list(rows[start:start + batch_size]))["insert_count"]
@@ -210,6 +249,15 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
     data = np.asarray(vectors, dtype=np.float32)
     single = data.ndim == 1
     info = client.describe_collection(name)
+    dims = {f["name"]: int(f["params"]["dim"]) for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR}
+    dim = dims.get(anns_field) if anns_field else next(iter(dims.values()), None)
+    if dim is not None and data.shape[-1] != dim:
+        built_by = info.get("properties", {}).get(MODEL_PROPERTY)
+        raise CollectionError(
+            f"Collection '{name}' holds {dim}-d vectors{f' from model {built_by!r}' if built_by else ''}, but the "
+            f"query vector has {data.shape[-1]} values. Embed the query with the model that built the collection, "
+            "or rebuild the collection with this one."
+        )
     present = {f["name"] for f in info["fields"]}
     wanted = [f for f in output_fields if f in present or info.get("enable_dynamic_field") or f not in PATH_FIELDS]
     results = client.search(

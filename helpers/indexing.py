@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from .collection import create_quick, insert, stored_paths
+from .collection import check_lengths, create_quick, insert, stored_paths
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
 from .images import IMAGE_EXTENSIONS, find_images
 
@@ -44,6 +44,17 @@ class IndexReport:
         return "\n".join(lines)
 
 
+def images_below(folder: str | os.PathLike) -> list[Path]:
+    """The image files below `folder` (see `find_images`), or a `ValueError` saying none were found."""
+    images = find_images(folder)
+    if not images:
+        raise ValueError(
+            f"No images found in {folder} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} in any case, "
+            "recursively). Point to the folder that holds your images."
+        )
+    return images
+
+
 def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str | os.PathLike, *,
                  path_field: str = "filepath", vector_field: str = "vector",
                  extra_fields: Callable[[Path], dict] | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -54,28 +65,23 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     encoder (else `CollectionError`), or is dropped first with `recreate=True` once the folder is known
     to hold images. Raises `ValueError` for a folder with no usable image.
     """
-    images = find_images(folder)
-    if not images:
-        raise ValueError(
-            f"No images found in {folder} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} in any case, "
-            "recursively). Point to the folder that holds your images."
-        )
+    images = images_below(folder)
     create_quick(client, name, encoder.dim, vector_field=vector_field, model=encoder.name, recreate=recreate)
     stored = stored_paths(client, name, path_field)
     todo = [path for path in images if str(path) not in stored]
+    fields = {path: {path_field: str(path), **(extra_fields(path) if extra_fields else {})} for path in todo}
+    check_lengths(client, name, fields.values())  # a path too long for the collection stops the run before any insert
     report = IndexReport(already_indexed=len(images) - len(todo))
     start = time.perf_counter()
     chunk = batch_size * CHUNK_BATCHES
     for first in range(0, len(todo), chunk):
         embeddings = encoder.embed_images(todo[first:first + chunk], batch_size=batch_size, progress=progress)
-        rows = [
-            {vector_field: vector, path_field: str(path), **(extra_fields(path) if extra_fields else {})}
-            for vector, path in zip(embeddings.vectors, embeddings.sources)
-        ]
+        rows = [{vector_field: vector, **fields[path]} for vector, path in zip(embeddings.vectors, embeddings.sources)]
         report.indexed += insert(client, name, rows) if rows else 0
         report.skipped += [(str(path), reason) for path, reason in embeddings.skipped]
     report.seconds = time.perf_counter() - start
     if report.indexed == 0 and report.already_indexed == 0:
-        reasons = "\n".join(f"  {reason}" for _, reason in report.skipped[:10])
-        raise ValueError(f"None of the {len(images)} image files in {folder} could be decoded:\n{reasons}")
+        reasons = "; ".join(reason for _, reason in report.skipped[:3])
+        more = f"; and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
+        raise ValueError(f"None of the {len(images)} image files in {folder} could be decoded: {reasons}{more}.")
     return report
