@@ -94,6 +94,15 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
         lite_logger.propagate = saved[1]
 
 
+def disconnect(client: MilvusClient, uri: str) -> None:
+    """Close the client; for a Lite file also stop its embedded server, so another process can open the file."""
+    client.close()
+    if not is_server(uri):
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(str(Path(uri).expanduser()))
+
+
 class _ExceptionCatcher(logging.Handler):
     """Keeps the exceptions Milvus Lite logs while it starts, to say why it could not open a file."""
 
@@ -229,6 +238,7 @@ def stored_paths(client: MilvusClient, name: str, path_field: str = "filepath") 
 
 def count(client: MilvusClient, name: str) -> int:
     """Number of rows in the collection (exact, also right after an insert on a server)."""
+    require_collection(client, name)
     return int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
 

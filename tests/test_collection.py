@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.collection import connect, count, create_quick, search
+from helpers.collection import connect, count, create_quick, disconnect, search
 
 VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))[0].astype(np.float32)
 
@@ -55,3 +55,14 @@ def test_a_collection_written_by_another_process_is_searchable_here(tmp_path):
     client = connect(str(db))
     assert count(client, "c") == 8
     assert search(client, "c", VECTORS[6], top_k=1)[0].path == "img/6.jpg"
+
+
+def test_after_disconnect_another_process_can_open_the_file(tmp_path):
+    db = str(tmp_path / "m.db")
+    client = connect(db)
+    fill(client, "c")
+    disconnect(client, db)
+    script = "import sys; from helpers.collection import connect, count; print(count(connect(sys.argv[1]), 'c'))"
+    result = subprocess.run([sys.executable, "-c", script, db], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "8"
