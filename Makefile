@@ -28,7 +28,7 @@ notebooks: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/embedding.py
-	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/scale.py --quick
 
 clean:
 	rm -rf notebooks/_executed notebooks/*.db .pytest_cache

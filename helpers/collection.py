@@ -270,12 +270,14 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
         )
     present = {f["name"] for f in info["fields"]}
     wanted = [f for f in output_fields if f in present or info.get("enable_dynamic_field") or f not in PATH_FIELDS]
+    queries = data[None, :] if single else data
     results = client.search(
-        name, data=list(data[None, :] if single else data), limit=top_k, filter=filter, output_fields=wanted,
+        name, data=list(queries), limit=top_k, filter=filter, output_fields=wanted,
         search_params=search_params or {}, anns_field=anns_field,
     )
     hits = [
         [Hit(_path_of(hit["entity"]), float(hit["distance"]), hit["id"], dict(hit["entity"])) for hit in found]
         for found in results
     ]
+    hits += [[] for _ in range(len(queries) - len(hits))]  # a server answers an empty collection with no lists
     return hits[0] if single else hits
