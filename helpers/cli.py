@@ -56,12 +56,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     if model is None:
         raise CollectionError(f"Collection '{args.collection}' does not record which model built it; "
                               "rebuild it with `python -m helpers index --recreate`.")
+    base = model.removesuffix(config.STANDIN_SUFFIX)
+    if (base != model) != config.is_offline():
+        built = "offline, with random stand-in weights" if base != model else "with pretrained weights"
+        raise CollectionError(
+            f"Collection '{args.collection}' was built {built}, but {config.OFFLINE_ENV} is "
+            f"{'off' if base != model else 'on'} now, so the query would not match its vectors. Rebuild it with "
+            "`python -m helpers index FOLDER --recreate`, or switch offline mode back."
+        )
     from .encoders import CLIP, load_encoder  # imports torch: seconds
 
-    if args.text is not None and model != CLIP:
-        raise CollectionError(f"Collection '{args.collection}' holds {model} image vectors, which cannot be searched "
+    if args.text is not None and base != CLIP:
+        raise CollectionError(f"Collection '{args.collection}' holds {base} image vectors, which cannot be searched "
                               "with text. Index the folder with --model clip for text queries.")
-    encoder = load_encoder(model)
+    encoder = load_encoder(base)
     vector = encoder.embed_text(args.text) if args.text is not None else encoder.embed_image(args.image)
     hits = search(client, args.collection, vector, top_k=args.top_k)
     if args.json:

@@ -20,6 +20,7 @@ DEFAULT_URI = "./milvus.db"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
 
+STANDIN_SUFFIX = " (offline stand-in)"  # appended to the model a collection records when built offline
 OFFLINE_NOTICE = (
     f"{OFFLINE_ENV}=1: offline mode, sample images and random stand-in weights; "
     "search results are not meaningful."

@@ -66,7 +66,7 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     to hold images. Raises `ValueError` for a folder with no usable image.
     """
     images = images_below(folder)
-    create_quick(client, name, encoder.dim, vector_field=vector_field, model=encoder.name, recreate=recreate)
+    create_quick(client, name, encoder.dim, vector_field=vector_field, model=encoder.model_id, recreate=recreate)
     stored = stored_paths(client, name, path_field)
     todo = [path for path in images if str(path) not in stored]
     fields = {path: {path_field: str(path), **(extra_fields(path) if extra_fields else {})} for path in todo}

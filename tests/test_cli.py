@@ -92,3 +92,13 @@ def test_unknown_download_name_is_one_clear_line():
         "error: Unknown name(s) imagenet-full: choose from reverse_image_search, paintings, resnet34, resnet50, "
         "clip or all."
     ]
+
+
+def test_a_collection_built_offline_is_not_searched_with_real_weights(indexed):
+    db, train = indexed
+    image = next((train / "castle").iterdir())
+    env = {key: value for key, value in os.environ.items() if key != "IMAGE_SEARCH_OFFLINE"}
+    result = subprocess.run([sys.executable, "-m", "helpers", "search", str(image), "--db", str(db)],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2
+    assert "built offline, with random stand-in weights, but IMAGE_SEARCH_OFFLINE is off" in result.stderr

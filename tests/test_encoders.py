@@ -88,3 +88,24 @@ def test_clip_text_and_image_share_one_space(clip_encoder):
     assert texts.shape == (2, 512) and image.shape == (512,)
     np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(texts[0], texts[1])
+
+
+def test_a_failed_weights_download_names_the_url_the_cache_and_the_switch(monkeypatch, tmp_path):
+    from helpers.datasets import DownloadError
+
+    monkeypatch.delenv("IMAGE_SEARCH_OFFLINE")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(DownloadError) as failure:
+        load_encoder("resnet50", device="cpu")
+    message = str(failure.value)
+    assert "https://download.pytorch.org/models/resnet50-11ad3fa6.pth" in message
+    assert str(tmp_path / "hub" / "checkpoints") in message and "IMAGE_SEARCH_OFFLINE=1" in message
+
+
+def test_texts_must_be_a_list_and_say_something(clip_encoder):
+    with pytest.raises(TypeError, match="embed_text for one text"):
+        clip_encoder.embed_texts("a white dog")
+    with pytest.raises(ValueError, match="Empty text query"):
+        clip_encoder.embed_text("\ufeff")

@@ -61,3 +61,13 @@ def test_evaluation_over_the_sample_test_folder(tmp_path, resnet34):
     table = result.table(rows=2)
     assert table.splitlines()[0].split() == ["class", "P@10", "AP@10"] and "..." in table
     assert result.summary().startswith("precision@10: ")
+
+
+def test_offline_collections_record_the_stand_in_and_refuse_pretrained_vectors(tmp_path, resnet34, train_copy):
+    from helpers.collection import CollectionError, collection_model, create_quick
+
+    client = connect(str(tmp_path / "m.db"))
+    index_folder(client, "images", resnet34, train_copy / "castle")
+    assert collection_model(client, "images") == "resnet34 (offline stand-in)"
+    with pytest.raises(CollectionError, match="from model 'resnet34 \\(offline stand-in\\)', but 'resnet34'"):
+        create_quick(client, "images", 512, model="resnet34", recreate=False)

@@ -75,8 +75,8 @@ def photos(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("dim, model, says", [
-    (2048, "resnet50", "holds 2048-d vectors from model 'resnet50', but 'resnet34' makes 512-d vectors"),
-    (512, "clip", "holds 512-d vectors from model 'clip', but 'resnet34' makes 512-d vectors"),
+    (2048, "resnet50", "holds 2048-d vectors from model 'resnet50', but 'resnet34 (offline stand-in)' makes 512-d vectors"),
+    (512, "clip", "holds 512-d vectors from model 'clip', but 'resnet34 (offline stand-in)' makes 512-d vectors"),
 ])
 def test_indexing_into_a_collection_of_another_model_is_refused_with_how_to_rebuild(tmp_path, resnet34, photos,
                                                                                      dim, model, says):
@@ -90,7 +90,7 @@ def test_indexing_into_a_collection_of_another_model_is_refused_with_how_to_rebu
 
     report = index_folder(client, "images", resnet34, photos, recreate=True, progress=False)  # the way out
     assert report.indexed == 3 and count(client, "images") == 3
-    assert collection_model(client, "images") == "resnet34"
+    assert collection_model(client, "images") == "resnet34 (offline stand-in)"
 
 
 def test_the_schema_setup_refuses_another_size_too(tmp_path):
@@ -115,7 +115,7 @@ def test_the_cli_index_with_another_model_exits_2_and_says_to_use_recreate(tmp_p
     release(client, db)
     result = cli("index", str(photos), "--db", str(db), "--model", "resnet34")
     line = one_error_line(result)
-    assert "from model 'clip', but 'resnet34' makes 512-d vectors" in line and "--recreate" in line
+    assert "from model 'clip', but 'resnet34 (offline stand-in)' makes 512-d vectors" in line and "--recreate" in line
     client = connect(str(db))
     require_collection(client, "images")
     assert count(client, "images") == 4 and collection_model(client, "images") == "clip"
@@ -254,7 +254,7 @@ def resnet_db(tmp_path) -> Path:
     """A Lite file with a small collection recorded as built by resnet34, closed so the CLI can open it."""
     db = tmp_path / "r.db"
     client = connect(str(db))
-    fill(client, "images", rows=3, dim=512, model="resnet34")
+    fill(client, "images", rows=3, dim=512, model="resnet34 (offline stand-in)")
     release(client, db)
     return db
 
