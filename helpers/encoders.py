@@ -4,11 +4,12 @@ Every encoder turns images (paths or PIL images) into float32 unit vectors in ba
 float16 autocast when a GPU is present. Unit length makes cosine similarity a dot product and keeps
 L2 distances comparable across images.
 
-Speed (measured with `benchmarks/embedding.py`): threads of this process decode the next images while
-the model runs (Pillow releases the GIL; DataLoader worker processes, still available, took seconds
-to start); images travel as 8-bit pixels and are scaled and normalised a batch at a time, on the GPU
-there, with exactly the values of ToTensor + Normalize; on a CPU the model takes micro-batches of 8
-images, which stay in the caches; the models run in inference mode, convolutional ones channels_last.
+Speed (measured with `benchmarks/embedding.py`): the next images are decoded while the model runs, on
+a CPU by threads of this process (Pillow releases the GIL; worker processes only took cores from the
+model), beside a GPU by DataLoader worker processes started through a forkserver; images travel as
+8-bit pixels and are scaled and normalised a batch at a time, on the GPU there, with exactly the values
+of ToTensor + Normalize; on a CPU the model takes micro-batches of 8 images, which stay in the caches;
+the models run in inference mode, convolutional ones channels_last.
 """
 
 from __future__ import annotations
@@ -208,12 +209,28 @@ def _cores() -> int:
 
 
 def default_workers(device: torch.device) -> int:
-    """Decoding threads `embed_images` uses by default. On a CPU one per core, at most 4: they decode
-    the next images, then wait while the model uses the cores. Beside a GPU two per core, at most 32:
-    decoding is then the bottleneck, and on 16 cores 31 threads decoded 1.2x faster than 15 (the parts
-    of Pillow and of `load_rgb` that hold the GIL keep threads from using every core)."""
+    """Decoding worker processes `embed_images` starts beside a GPU for 4 batches or more: all cores but
+    the one feeding the GPU, at most 16. (Not on a CPU: there threads decode, see `default_threads`.)"""
+    return min(16, max(1, _cores() - 1)) if device.type == "cuda" else 0
+
+
+def default_threads(device: torch.device) -> int:
+    """Decoding threads `embed_images` uses otherwise. On a CPU one per core, at most 4: they decode the
+    next images, then wait while the model uses the cores. Beside a GPU (short calls) two per core, at
+    most 32: there decoding is the bottleneck, and the parts of Pillow and `load_rgb` that hold the GIL
+    keep threads from using every core (16 cores: 31 threads 1.2x faster than 15)."""
     cores = _cores()
     return min(32, 2 * cores) if device.type == "cuda" else min(4, cores)
+
+
+def _start_worker_server(preload: Sequence[str]) -> None:
+    """Start the forkserver now: its imports (torch, torchvision: seconds) then overlap with loading the
+    model instead of delaying the first `embed_images` that uses worker processes."""
+    context = _worker_context(preload)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def cpu_micro_batch() -> int:
@@ -260,13 +277,16 @@ class Encoder:
         """(indices, batch, failed) per batch, decoded beside the model (see `embed_images`)."""
         stage = self._split or self.preprocess
         dataset = _ImageFiles(items, stage, self.min_side)
-        if num_workers is None:
-            if self.device.type == "cuda":
-                return _thread_batches(dataset, batch_size, default_workers(self.device), ahead=2, pin=True)
+        if num_workers is None and self.device.type == "cuda":
+            pil_images = any(isinstance(item, Image.Image) for item in items)
+            if len(items) < 4 * batch_size or pil_images:
+                return _thread_batches(dataset, batch_size, default_threads(self.device), ahead=2, pin=True)
+            num_workers = default_workers(self.device)
+        elif num_workers is None:
             # On a CPU the model takes micro-batches anyway: hand them over as soon as they are decoded
             # (it starts after 8 images, not a whole batch), keeping about one batch decoded ahead.
             step = min(self.micro_batch or batch_size, batch_size)
-            return _thread_batches(dataset, step, default_workers(self.device), ahead=max(1, batch_size // step))
+            return _thread_batches(dataset, step, default_threads(self.device), ahead=max(1, batch_size // step))
         return iter(DataLoader(
             dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=_collate,
             pin_memory=self.device.type == "cuda", prefetch_factor=4 if num_workers else None,
@@ -277,11 +297,12 @@ class Encoder:
                      num_workers: int | None = None, progress: bool | None = None) -> Embeddings:
         """Encode many images in batches; undecodable ones are skipped with their reason.
 
-        `num_workers=None` (the default) decodes in `default_workers()` threads of this process while
-        the model runs: Pillow decodes and resizes without the GIL, and threads start at once, where
-        DataLoader worker processes take seconds to start (measured in `benchmarks/embedding.py`).
-        0 decodes in this thread between batches; N > 0 uses N DataLoader worker processes, started
-        through a forkserver.
+        `num_workers=None` (the default) decodes while the model runs, the fastest way measured with
+        `benchmarks/embedding.py`: beside a GPU, for 4 batches or more, in `default_workers()`
+        DataLoader worker processes (started through a forkserver, which is safe beside Milvus Lite's
+        gRPC threads); otherwise in `default_threads()` threads of this process (Pillow decodes and
+        resizes without the GIL, and threads start at once). 0 decodes in this thread between batches;
+        N > 0 uses N worker processes.
         """
         items = list(items)
         vectors = np.empty((len(items), self.dim), dtype=np.float32)
@@ -392,4 +413,6 @@ def load_encoder(model: str = "resnet34", device: str | torch.device | None = No
             encoder = _timm_encoder(model, device)
     if config.is_offline():
         encoder.model_id = f"{encoder.name}{config.STANDIN_SUFFIX}"
+    if device.type == "cuda":
+        _start_worker_server(_modules_of(encoder._split or encoder.preprocess))
     return encoder

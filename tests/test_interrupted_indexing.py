@@ -229,7 +229,7 @@ db, paths = sys.argv[1], sys.argv[2:]
 client = connect(db)
 rng = np.random.default_rng(0)
 for name in ("intact", "torn"):
-    create_quick(client, name, 512, model="resnet34")
+    create_quick(client, name, 512, model="resnet34 (offline stand-in)")
     for batch in (paths[:3], paths[3:5]):  # two inserts, never flushed
         rows = [{"vector": rng.normal(size=512).astype("float32"), "filepath": p} for p in batch]
         insert(client, name, rows, flush=False)
