@@ -335,9 +335,10 @@ class Encoder:
             raise TypeError("embed_texts takes a list of texts: use embed_text for one text.")
         texts = list(texts)
         for text in texts:
-            if not isinstance(text, str) or not _clip_tokenizer().encode(text):
+            length = len(_clip_tokenizer().encode(text)) if isinstance(text, str) else 0
+            if not length:
                 raise ValueError("Empty text query: type a few words that describe the image you want.")
-            if len(_clip_tokenizer().encode(text)) + 2 > CLIP_CONTEXT_LENGTH:
+            if length + 2 > CLIP_CONTEXT_LENGTH:
                 print(f"Note: the query is longer than CLIP's {CLIP_CONTEXT_LENGTH} tokens and was truncated: "
                       f"{text[:60]!r}...", file=sys.stderr)
         tokens = clip.tokenize(texts, context_length=CLIP_CONTEXT_LENGTH, truncate=True).to(self.device)
