@@ -8,6 +8,9 @@ What the `milvus` package does not do by itself, and this module adds:
   package leaves at 2379/2380 (so two servers, or a server next to a real etcd, would collide);
 - the server runs in its own process group (and, on Linux, dies with the process that started it), and
   `stop()` kills that whole group, since Milvus 2.3's graceful shutdown hangs on SIGTERM;
+- proxy variables (HTTP_PROXY, ...) are kept from the server, whose components call each other on this
+  host's address, and from the health check: on a machine that reaches package indexes through a proxy
+  the server would otherwise never become healthy;
 - a server that dies while starting is noticed at once (the package would wait out its 180 s timeout),
   and the error carries the tail of the server's log.
 """
@@ -66,7 +69,8 @@ def log_tail(base_dir: str | Path, lines: int = 40, width: int = 400) -> str:
             parts.append(f"--- {path} (last {min(lines, len(text))} lines) ---\n"
                          + "\n".join(line[:width] for line in text[-lines:]))
     if errors:
-        parts.insert(0, "--- first errors ---\n" + "\n".join(errors[:5]))
+        parts.insert(0, "--- first errors (a 'leader changed' retry and, on stop, 'panic: context canceled' "
+                        "come in healthy runs too) ---\n" + "\n".join(errors[:5]))
     return "\n".join(parts) or f"(no server log under {Path(base_dir) / 'logs'})"
 
 
@@ -79,29 +83,28 @@ def _die_with_parent() -> Callable[[], None] | None:
     return lambda: prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-class _OwnProcessGroup:
-    """Stands in for the `subprocess` module inside milvus.MilvusServer.start(), which has no hook for this."""
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy", "no_proxy")
+
+
+class _ServerLauncher:
+    """Stands in for the `subprocess` module inside milvus.MilvusServer.start(), which has no hook for this.
+
+    The server gets its own process group, dies with its parent, reads `extra_env`, and sees no proxy
+    variables: its components call each other on this host's address, and Go sends those calls through
+    HTTP(S)_PROXY when one is set (as on machines that reach a package index through a proxy).
+    """
+
+    def __init__(self, extra_env: dict[str, str]) -> None:
+        self.extra_env = extra_env
 
     def __getattr__(self, name):
         return getattr(subprocess, name)
 
-    @staticmethod
-    def Popen(*args, **kwargs):  # noqa: N802 (the name subprocess uses)
-        return subprocess.Popen(*args, start_new_session=True, preexec_fn=_die_with_parent(), **kwargs)
-
-
-@contextlib.contextmanager
-def _environment(**values: str):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    def Popen(self, *args, env: dict[str, str] | None = None, **kwargs):  # noqa: N802 (the name subprocess uses)
+        env = {key: value for key, value in (os.environ if env is None else env).items()
+               if key.lower() not in PROXY_VARIABLES}
+        return subprocess.Popen(*args, env=env | self.extra_env, start_new_session=True,
+                                preexec_fn=_die_with_parent(), **kwargs)
 
 
 def _write_etcd_config(base_dir: Path, client_port: int, peer_port: int) -> Path:
@@ -117,12 +120,18 @@ def _write_etcd_config(base_dir: Path, client_port: int, peer_port: int) -> Path
     return path
 
 
-def _healthy(port: int) -> bool:
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via HTTP(S)_PROXY
+
+
+def _health(port: int) -> str:
+    """What the server's /healthz says ("OK" once every component is up), or why it could not be asked."""
     try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as response:
-            return b"OK" in response.read()
-    except (OSError, urllib.error.URLError):
-        return False
+        with _NO_PROXY.open(f"http://{HOST}:{port}/healthz", timeout=2) as response:
+            return response.read().decode("utf-8", "replace").strip()[:300]
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code}: {error.read().decode('utf-8', 'replace').strip()[:300]}"
+    except (OSError, urllib.error.URLError) as error:
+        return f"no answer ({getattr(error, 'reason', error)})"
 
 
 def _launch(base_dir: Path) -> tuple[MilvusServer, int, int]:
@@ -132,10 +141,9 @@ def _launch(base_dir: Path) -> tuple[MilvusServer, int, int]:
     server = MilvusServer(config, wait_for_started=False)
     server.webservice_port = ports["metrics_port"]  # start() takes the first free port from here
     original, cwd = milvus.subprocess, os.getcwd()
-    milvus.subprocess = _OwnProcessGroup()
+    milvus.subprocess = _ServerLauncher({"ETCD_CONFIG_PATH": str(etcd_config)})
     try:
-        with _environment(ETCD_CONFIG_PATH=str(etcd_config)):
-            server.start()
+        server.start()
     finally:
         milvus.subprocess = original
         os.chdir(cwd)  # start() changes the working folder and, if it fails, does not change it back
@@ -171,16 +179,17 @@ def start_server(base_dir: str | Path, timeout: float = 120.0) -> tuple[str, Cal
             raise ServerStartError(f"The Milvus server in {base_dir} could not be started: {error}\n"
                                    f"{log_tail(base_dir)}") from error
         stop = _stopper(server)
-        deadline = time.monotonic() + timeout
+        deadline, health = time.monotonic() + timeout, "not asked"
         while time.monotonic() < deadline:
             if server.server_proc.poll() is not None:
                 problem = f"exited with code {server.server_proc.returncode} while starting"
                 break
-            if _healthy(metrics_port):
+            health = _health(metrics_port)
+            if health == "OK":
                 return f"http://{HOST}:{port}", stop
             time.sleep(0.2)
         else:
-            problem = f"was not healthy after {timeout:g} s"
+            problem = f"was not healthy after {timeout:g} s (http://{HOST}:{metrics_port}/healthz: {health})"
         stop()
         tail = log_tail(base_dir)
         if attempt == 1:  # a port taken meanwhile, or a start that stalled on a loaded machine: once more, afresh

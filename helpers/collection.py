@@ -7,11 +7,13 @@ too, and they record which model made their vectors, so a later search cannot mi
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
@@ -23,6 +25,8 @@ MODEL_PROPERTY = "image_search.model"
 PATH_FIELDS = ("filepath", "filename")
 MAX_TOP_K = 16384
 INSERT_BATCH = 512
+# gRPC, unlike curl or Go, sends even calls to 127.0.0.1 through HTTP(S)_PROXY when one is set; local needs none.
+NO_PROXY = {"grpc_options": {"grpc.enable_http_proxy": 0}}
 
 
 class CollectionError(RuntimeError):
@@ -44,13 +48,25 @@ def is_server(uri: str) -> bool:
     return uri.startswith(("http://", "https://", "tcp://", "grpc://"))
 
 
+def is_loopback(uri: str) -> bool:
+    """True for a server URI on this machine (localhost, 127.x.x.x, ::1)."""
+    host = urlsplit(uri).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0) -> MilvusClient:
     """Open Milvus: a Lite file path, a server URI, or Zilliz Cloud with a token (defaults from MILVUS_URI/TOKEN)."""
     uri = uri or config.milvus_uri()
     token = config.milvus_token() if token is None else token
     if is_server(uri):
         try:
-            return MilvusClient(uri=uri, token=token, timeout=timeout)
+            options = NO_PROXY if is_loopback(uri) else {}
+            return MilvusClient(uri=uri, token=token, timeout=timeout, **options)
         except MilvusException as error:
             raise CollectionError(
                 f"The Milvus server at {uri} did not answer within {timeout:g} s ({error.message}). Start it, check "
@@ -78,7 +94,7 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
     lite_logger.propagate = False  # its start-up traceback is turned into the sentence below instead
     lite_logger.addHandler(causes)
     try:
-        return MilvusClient(uri=str(path))
+        return MilvusClient(uri=str(path), **NO_PROXY)  # Lite serves on 127.0.0.1 too
     except ConnectionConfigException as error:
         if any(type(cause).__name__ == "DataDirLockedError" for cause in causes.exceptions):
             raise CollectionError(

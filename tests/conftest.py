@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,12 +17,18 @@ IMAGENET_SAMPLE = SAMPLES / "reverse_image_search"
 PAINTINGS_SAMPLE = SAMPLES / "paintings"
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test touches the network: offline mode is on unless a test removes it."""
+    """No test touches the network: offline mode is on unless a test removes it. The tests' own servers
+    (downloads, Milvus) live on 127.0.0.1, which a proxy from the environment (HTTP_PROXY) cannot reach."""
     monkeypatch.setenv(config.OFFLINE_ENV, "1")
     monkeypatch.delenv(config.URI_ENV, raising=False)
     monkeypatch.delenv(config.TOKEN_ENV, raising=False)
+    for key in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(key, ",".join(filter(None, [os.environ.get(key), *LOOPBACK])))
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,10 @@
 
 Loaded from tests/conftest.py (`pytest_plugins = ["milvus_server"]`). A test that asks for the
 `milvus_server` fixture gets the server's URI, `http://127.0.0.1:PORT`; the server starts on first use
-(about 10 s), keeps its binaries, data and logs in a temporary folder, and is killed, with its whole
-process group, when the session ends. A server that cannot start fails the tests that need it (it does
-not skip them) and the failure shows the tail of the server's log.
+(about 10 s) with a dead proxy in the environment, which the start must ignore, keeps its binaries,
+data and logs in a temporary folder, and is killed, with its whole process group, when the session
+ends. A server that cannot start fails the tests that need it (it does not skip them) and the failure
+shows the tail of the server's log.
 
 The start/stop code itself is benchmarks/milvus_server.py (`start_server`), shared with
 benchmarks/scale.py; it is loaded here by path, so neither folder has to be a package.
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 START_CODE = Path(__file__).resolve().parent.parent / "benchmarks" / "milvus_server.py"
+DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there
 _session: dict = {}
 
 
@@ -41,7 +43,10 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory):
     base_dir = tmp_path_factory.mktemp("milvus-server")
     started = time.monotonic()
     try:
-        uri, stop = code.start_server(base_dir)
+        with pytest.MonkeyPatch.context() as patch:  # as on machines that reach package indexes via a proxy:
+            for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):  # the start must ignore it
+                patch.setenv(key, DEAD_PROXY)
+            uri, stop = code.start_server(base_dir)
     except code.ServerStartError as error:
         shutil.rmtree(base_dir / "bin", ignore_errors=True)  # 250 MB; the logs stay, pytest prunes old runs
         pytest.fail(str(error), pytrace=False)

@@ -22,6 +22,7 @@ from helpers.collection import CollectionError
 DIM = 64
 ROWS = 300
 PAINTERS = ("Monet", "Renoir", "Degas")
+DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: a call sent to it fails at once
 VECTORS = np.random.default_rng(20240611).standard_normal((ROWS, DIM)).astype(np.float32)
 VECTORS /= np.linalg.norm(VECTORS, axis=1, keepdims=True)
 PATHS = [f"paintings/{PAINTERS[i % 3]}/{i:04d}.jpg" for i in range(ROWS)]
@@ -157,6 +158,26 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
         hits = collection.search(client, name, VECTORS[start:start + 60], top_k=1)  # first, before any count
         assert [query_hits[0].path for query_hits in hits] == PATHS[start:start + 60]
         assert collection.count(client, name) == start + 60
+
+
+def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, monkeypatch):
+    """On machines that reach the internet through HTTP(S)_PROXY, gRPC would send even calls to 127.0.0.1
+    (Milvus Lite's own server too) to that proxy; connect() keeps local calls off it."""
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "grpc_proxy"):
+        monkeypatch.setenv(key, DEAD_PROXY)
+    for key in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    # A new address, so pymilvus opens a new channel instead of sharing the module's client.
+    local = str(tmp_path / "proxied.db") if uri.endswith(".db") else uri.replace("127.0.0.1", "localhost")
+    client = collection.connect(local, token="", timeout=10)
+    name = _fresh_name()
+    try:
+        collection.create_quick(client, name, DIM)
+        assert collection.insert(client, name, rows("quick", range(10))) == 10
+        assert collection.search(client, name, VECTORS[3], top_k=1)[0].path == PATHS[3]
+    finally:
+        client.drop_collection(name)
+        client.close()
 
 
 @pytest.mark.parametrize("level", ["Eventually", "Bounded"])
