@@ -4,13 +4,14 @@ One place for this code: the pytest fixture in tests/milvus_server.py and benchm
 `start_server(base_dir) -> (uri, stop)`. The binaries, config, logs and data all go under `base_dir`.
 
 What the `milvus` package does not do by itself, and this module adds:
+- every component listens and registers on 127.0.0.1, not on this host's network address: calls
+  between them then never go through HTTP(S)_PROXY, nor past a firewall that lets out only some traffic
+  (on a machine that reaches package indexes through a proxy the server would otherwise never be
+  healthy); the health check does not use a proxy either;
 - every port is a free one picked now, including the embedded etcd's client and peer ports, which the
   package leaves at 2379/2380 (so two servers, or a server next to a real etcd, would collide);
 - the server runs in its own process group (and, on Linux, dies with the process that started it), and
   `stop()` kills that whole group, since Milvus 2.3's graceful shutdown hangs on SIGTERM;
-- proxy variables (HTTP_PROXY, ...) are kept from the server, whose components call each other on this
-  host's address, and from the health check: on a machine that reaches package indexes through a proxy
-  the server would otherwise never become healthy;
 - a server that dies while starting is noticed at once (the package would wait out its 180 s timeout),
   and the error carries the tail of the server's log.
 """
@@ -38,6 +39,9 @@ HOST = "127.0.0.1"
 PORT_KEYS = ("proxy_port", "proxy_internal_port", "root_coord_port", "query_coord_port", "query_node_port",
              "index_coord_port", "index_node_port", "data_coord_port", "data_node_port", "etcd_port")
 LOG_FILES = ("milvus-stderr.log", "milvus-stdout.log")
+# Components that register an address for the others to call; left empty, each picks this host's first
+# network address, which a firewall that lets out only some traffic may block even towards this host.
+COMPONENTS_WITH_IP = ("rootCoord", "proxy", "queryCoord", "queryNode", "indexNode", "dataCoord", "dataNode")
 
 
 class ServerStartError(RuntimeError):
@@ -83,15 +87,10 @@ def _die_with_parent() -> Callable[[], None] | None:
     return lambda: prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy", "no_proxy")
-
-
 class _ServerLauncher:
     """Stands in for the `subprocess` module inside milvus.MilvusServer.start(), which has no hook for this.
 
-    The server gets its own process group, dies with its parent, reads `extra_env`, and sees no proxy
-    variables: its components call each other on this host's address, and Go sends those calls through
-    HTTP(S)_PROXY when one is set (as on machines that reach a package index through a proxy).
+    The server gets its own process group, dies with its parent, and reads `extra_env` too.
     """
 
     def __init__(self, extra_env: dict[str, str]) -> None:
@@ -101,8 +100,7 @@ class _ServerLauncher:
         return getattr(subprocess, name)
 
     def Popen(self, *args, env: dict[str, str] | None = None, **kwargs):  # noqa: N802 (the name subprocess uses)
-        env = {key: value for key, value in (os.environ if env is None else env).items()
-               if key.lower() not in PROXY_VARIABLES}
+        env = dict(os.environ if env is None else env)
         return subprocess.Popen(*args, env=env | self.extra_env, start_new_session=True,
                                 preexec_fn=_die_with_parent(), **kwargs)
 
@@ -138,6 +136,8 @@ def _launch(base_dir: Path) -> tuple[MilvusServer, int, int]:
     ports = dict(zip(PORT_KEYS + ("etcd_peer_port", "metrics_port"), free_ports(len(PORT_KEYS) + 2)))
     etcd_config = _write_etcd_config(base_dir, ports["etcd_port"], ports["etcd_peer_port"])
     config = MilvusServerConfig(data_dir=str(base_dir), **{key: ports[key] for key in PORT_KEYS})
+    for component in COMPONENTS_WITH_IP:
+        config.set(f"{component}.ip", HOST)
     server = MilvusServer(config, wait_for_started=False)
     server.webservice_port = ports["metrics_port"]  # start() takes the first free port from here
     original, cwd = milvus.subprocess, os.getcwd()
