@@ -34,7 +34,6 @@ import gc
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -367,30 +366,6 @@ def run_ceiling(encoder, tensors, batch_size: int) -> tuple[float, str, float]:
     return best[0], best[1], nominal
 
 
-def single_forward_ms(encoder, tensor, repeats: int) -> tuple[float, str]:
-    """Median milliseconds of one bare single-image forward, in the faster memory format."""
-    import torch
-
-    formats = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
-    original = encoder.memory_format
-    best = (float("inf"), "")
-    try:
-        for label, memory_format in formats.items():
-            encoder.model.to(memory_format=memory_format)
-            one = tensor.unsqueeze(0).to(encoder.device).contiguous(memory_format=memory_format)
-            times = []
-            for index in range(repeats + 3):
-                start = time.perf_counter()
-                bare_forward(encoder, one)
-                _sync(encoder.device)
-                if index >= 3:
-                    times.append(time.perf_counter() - start)
-            best = min(best, (statistics.median(times) * 1e3, label))
-    finally:
-        encoder.model.to(memory_format=original)
-    return best
-
-
 # ---------------------------------------------------------------------------------------------------
 # Query latency on a 1,000-row collection.
 
@@ -411,16 +386,42 @@ def fill_collection(client, collection: str, encoder, embeddings, rows: int, see
     insert(client, collection, [{"vector": v, "filename": n} for v, n in zip(vectors, names)])
 
 
-def time_queries(run, count: int, warmup: int = 3) -> list[float]:
-    """Milliseconds of `run(i)` for i in range(count), after `warmup` untimed calls."""
-    for index in range(warmup):
-        run(index)
-    times = []
-    for index in range(count):
-        start = time.perf_counter()
-        run(index)
-        times.append((time.perf_counter() - start) * 1e3)
+def time_interleaved(runs: dict, count: int, warmup: int = 3) -> dict[str, list[float]]:
+    """Milliseconds of each `run(i)`, i in range(count), the runs taking turns (after `warmup` untimed
+    rounds): a machine that slows down or speeds up meanwhile shifts them all alike, not one of them."""
+    times = {key: [] for key in runs}
+    for index in range(warmup + count):
+        for key, run in runs.items():
+            start = time.perf_counter()
+            run(index)
+            if index >= warmup:
+                times[key].append((time.perf_counter() - start) * 1e3)
     return times
+
+
+def query_latency(encoder, client, collection: str, paths, tensor, count: int) -> dict[str, list[float]]:
+    """Milliseconds of an image query and its parts (and, for CLIP, a text query) beside one bare forward."""
+    from helpers.collection import search
+    from helpers.images import load_rgb
+
+    device = encoder.device
+    queries = [paths[index % len(paths)] for index in range(count + 3)]
+    vector = encoder.embed_image(queries[0])
+    one = tensor[None].to(device).contiguous(memory_format=encoder.memory_format)
+    runs = {
+        "forward": lambda i: (bare_forward(encoder, one), _sync(device)),
+        "image_query": lambda i: search(client, collection, encoder.embed_image(queries[i]), top_k=10),
+        "image_query_raw": lambda i: client.search(collection, data=[encoder.embed_image(queries[i])],
+                                                   limit=10, output_fields=["filename"]),
+        "search_only": lambda i: search(client, collection, vector, top_k=10),
+        "client_search": lambda i: client.search(collection, data=[vector], limit=10, output_fields=["filename"]),
+        "decode_only": lambda i: (encoder._split or encoder.preprocess)(load_rgb(queries[i], encoder.min_side)),
+        "embed_only": lambda i: encoder.embed_image(queries[i]),
+    }
+    if encoder.text_model is not None:
+        runs["text_query"] = lambda i: search(client, collection,
+                                              encoder.embed_text(QUERY_TEXTS[i % len(QUERY_TEXTS)]), top_k=10)
+    return time_interleaved(runs, count)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -517,33 +518,13 @@ def benchmark_model(name: str, args, client, paths, device) -> dict:
     del tutorial, tutorial_forward
 
     # Query latency on a 1,000-row collection.
-    from helpers.collection import search
-    from helpers.images import load_rgb
-
     query_collection = f"q_{tag}"
     fill_collection(client, query_collection, encoder, embeddings, COLLECTION_ROWS)
-    queries = [paths[index % len(paths)] for index in range(args.queries + 3)]
-    result["forward_ms"], result["forward_format"] = single_forward_ms(encoder, tensors[0], args.queries)
-    result["image_query"] = time_queries(
-        lambda i: search(client, query_collection, encoder.embed_image(queries[i]), top_k=10), args.queries)
-    result["image_query_raw"] = time_queries(
-        lambda i: client.search(query_collection, data=[encoder.embed_image(queries[i])], limit=10,
-                                output_fields=["filename"]), args.queries)
-    vector = encoder.embed_image(queries[0])
-    result["search_only"] = time_queries(lambda i: search(client, query_collection, vector, top_k=10), args.queries)
-    result["client_search"] = time_queries(
-        lambda i: client.search(query_collection, data=[vector], limit=10, output_fields=["filename"]), args.queries)
-    result["decode_only"] = time_queries(lambda i: encoder.preprocess(load_rgb(queries[i], encoder.min_side)),
-                                         args.queries)
-    result["embed_only"] = time_queries(lambda i: encoder.embed_image(queries[i]), args.queries)
-    if encoder.text_model is not None:
-        result["text_query"] = time_queries(
-            lambda i: search(client, query_collection, encoder.embed_text(QUERY_TEXTS[i % len(QUERY_TEXTS)]),
-                             top_k=10), args.queries)
+    result.update(query_latency(encoder, client, query_collection, paths, tensors[0], args.queries))
+    result["forward_ms"] = percentile(result["forward"], 0.5)
     p50 = percentile(result["image_query"], 0.5)
     result["query/forward"] = p50 / result["forward_ms"]
-    print(f"  image query p50 {p50:.1f} ms vs one forward {result['forward_ms']:.1f} ms "
-          f"({result['forward_format']})", flush=True)
+    print(f"  image query p50 {p50:.1f} ms vs one forward {result['forward_ms']:.1f} ms", flush=True)
     for collection in (f"a_{tag}", f"b_{tag}", query_collection):
         client.drop_collection(collection)
     del encoder, tensors, embeddings
@@ -600,11 +581,10 @@ def print_tables(results: list[dict], args, device, paths_info: str) -> None:
                  p("image_query_raw", .5), f"{raw:.2f}", p("decode_only", .5), p("embed_only", .5),
                  p("search_only", .5), p("client_search", .5), p("text_query", .5), p("text_query", .95)]
         print(" | ".join(f"{c:>10}" for c in cells))
-    print("forward x1 = one bare single-image forward (median, faster memory format); img q = Encoder.embed_image "
-          "(decode,\npreprocess, forward) + helpers.collection.search; raw q = the same with MilvusClient.search "
-          "instead; decode = load_rgb +\npreprocess; embed = embed_image; search = helpers.collection.search "
-          "(has_collection, load_collection,\ndescribe_collection and search: four calls); client = "
-          "MilvusClient.search alone (one call)")
+    print("All timed in turns, one of each per round. forward x1 = one bare single-image forward of the encoder's "
+          "model;\nimg q = Encoder.embed_image (decode, preprocess, forward) + helpers.collection.search; raw q = the "
+          "same with\nMilvusClient.search instead; decode = load_rgb + the PIL steps of the preprocessing; embed = "
+          "embed_image;\nsearch = helpers.collection.search; client = MilvusClient.search alone")
     if gpu:
         print(f"Targets on a GPU: b/a >= {GPU_TARGETS['b/a']:g} (autocast); "
               f"a-gpu = the tutorial loop with its model moved to the GPU (not in the tutorial).")

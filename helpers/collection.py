@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,7 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
 
 def disconnect(client: MilvusClient, uri: str) -> None:
     """Close the client; for a Lite file also stop its embedded server, so another process can open the file."""
+    _layouts.pop(client, None)
     client.close()
     if not is_server(uri):
         from milvus_lite.server_manager import server_manager_instance
@@ -146,6 +148,7 @@ def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None
 
 def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recreate: bool) -> bool:
     """Drop the collection when asked to; return True when a usable one already exists."""
+    _forget(client, name)
     if not client.has_collection(name):
         return False
     if recreate:
@@ -262,6 +265,39 @@ def _path_of(entity: dict) -> str:
     return next((str(entity[key]) for key in PATH_FIELDS if key in entity), "")
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What a search needs to know of a collection: its vector sizes and which path fields it can return."""
+
+    dims: dict[str, int]
+    fields: frozenset[str]
+    dynamic: bool
+    model: str | None
+
+
+# Layouts of loaded collections, per client: a query then costs one call, not four. An entry is dropped
+# when the collection is created or dropped through this module, and whenever a search with it fails.
+_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _forget(client: MilvusClient, name: str) -> None:
+    _layouts.get(client, {}).pop(name, None)
+
+
+def _layout(client: MilvusClient, name: str) -> _Layout:
+    """The collection's layout, after checking that it exists and loading it (three calls)."""
+    require_collection(client, name)
+    info = client.describe_collection(name)
+    layout = _Layout(
+        dims={f["name"]: int(f["params"]["dim"]) for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR},
+        fields=frozenset(f["name"] for f in info["fields"]),
+        dynamic=bool(info.get("enable_dynamic_field")),
+        model=info.get("properties", {}).get(MODEL_PROPERTY),
+    )
+    _layouts.setdefault(client, {})[name] = layout
+    return layout
+
+
 def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float], top_k: int = 10, *,
            filter: str = "", output_fields: Iterable[str] = PATH_FIELDS, search_params: dict | None = None,
            anns_field: str | None = None) -> list[Hit] | list[list[Hit]]:
@@ -271,29 +307,37 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
     """
     if not 1 <= top_k <= MAX_TOP_K:
         raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
-    require_collection(client, name)
     data = np.asarray(vectors, dtype=np.float32)
     single = data.ndim == 1
-    info = client.describe_collection(name)
-    dims = {f["name"]: int(f["params"]["dim"]) for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR}
-    dim = dims.get(anns_field) if anns_field else next(iter(dims.values()), None)
-    if dim is not None and data.shape[-1] != dim:
-        built_by = info.get("properties", {}).get(MODEL_PROPERTY)
-        raise CollectionError(
-            f"Collection '{name}' holds {dim}-d vectors{f' from model {built_by!r}' if built_by else ''}, but the "
-            f"query vector has {data.shape[-1]} values. Embed the query with the model that built the collection, "
-            "or rebuild the collection with this one."
-        )
-    present = {f["name"] for f in info["fields"]}
-    wanted = [f for f in output_fields if f in present or info.get("enable_dynamic_field") or f not in PATH_FIELDS]
     queries = data[None, :] if single else data
-    results = client.search(
-        name, data=list(queries), limit=top_k, filter=filter, output_fields=wanted,
-        search_params=search_params or {}, anns_field=anns_field,
-    )
+    arguments = (queries, top_k, filter, output_fields, search_params, anns_field)
+    results = None
+    if (known := _layouts.get(client, {}).get(name)) is not None:
+        try:
+            results = _search(client, name, known, *arguments)
+        except (MilvusException, CollectionError):
+            _forget(client, name)  # dropped, recreated or released since: look again, then say what is wrong
+    if results is None:
+        results = _search(client, name, _layout(client, name), *arguments)
     hits = [
         [Hit(_path_of(hit["entity"]), float(hit["distance"]), hit["id"], dict(hit["entity"])) for hit in found]
         for found in results
     ]
     hits += [[] for _ in range(len(queries) - len(hits))]  # a server answers an empty collection with no lists
     return hits[0] if single else hits
+
+
+def _search(client: MilvusClient, name: str, layout: _Layout, queries: np.ndarray, top_k: int, filter: str,
+            output_fields: Iterable[str], search_params: dict | None, anns_field: str | None) -> list:
+    dim = layout.dims.get(anns_field) if anns_field else next(iter(layout.dims.values()), None)
+    if dim is not None and queries.shape[-1] != dim:
+        raise CollectionError(
+            f"Collection '{name}' holds {dim}-d vectors{f' from model {layout.model!r}' if layout.model else ''}, "
+            f"but the query vector has {queries.shape[-1]} values. Embed the query with the model that built the "
+            "collection, or rebuild the collection with this one."
+        )
+    wanted = [f for f in output_fields if f in layout.fields or layout.dynamic or f not in PATH_FIELDS]
+    return client.search(
+        name, data=list(queries), limit=top_k, filter=filter, output_fields=wanted,
+        search_params=search_params or {}, anns_field=anns_field,
+    )

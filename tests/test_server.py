@@ -160,6 +160,24 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
         assert collection.count(client, name) == start + 60
 
 
+def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client, name):
+    """search() remembers a collection's layout after the first query (one call per query, not four);
+    a collection dropped or rebuilt with another size by someone else still gets the right answer."""
+    collection.create_quick(client, name, DIM)
+    collection.insert(client, name, rows("quick", range(20)))
+    assert collection.search(client, name, VECTORS[5], top_k=1)[0].path == PATHS[5]
+    client.drop_collection(name)  # directly, not through helpers
+    with pytest.raises(CollectionError, match=f"No collection named '{name}'"):
+        collection.search(client, name, VECTORS[5], top_k=1)
+
+    client.create_collection(name, dimension=2 * DIM, auto_id=True, consistency_level="Strong")
+    wide = np.concatenate([VECTORS[:20], VECTORS[:20]], axis=1) / np.sqrt(2)
+    client.insert(name, [{"vector": wide[i].tolist(), "filepath": PATHS[i]} for i in range(20)])
+    assert collection.search(client, name, wide[7], top_k=1)[0].path == PATHS[7]
+    with pytest.raises(CollectionError, match=f"holds {2 * DIM}-d vectors.*query vector has {DIM} values"):
+        collection.search(client, name, VECTORS[7], top_k=1)
+
+
 def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, monkeypatch):
     """On machines that reach the internet through HTTP(S)_PROXY, gRPC would send even calls to 127.0.0.1
     (Milvus Lite's own server too) to that proxy; connect() keeps local calls off it."""
