@@ -9,7 +9,7 @@ from PIL import Image
 
 from helpers import weights
 from helpers.encoders import load_encoder
-from helpers.images import find_images
+from helpers.images import find_images, load_rgb
 
 from conftest import IMAGENET_SAMPLE
 
@@ -59,6 +59,19 @@ def test_batch_embeddings_match_single_images_and_keep_order(resnet34, batch_siz
     for index in (0, 7):
         np.testing.assert_allclose(resnet34.embed_image(GALLERY[index]), result.vectors[index], atol=1e-4)
     assert not np.allclose(result.vectors[0], result.vectors[1], atol=1e-4)
+
+
+@pytest.mark.parametrize("fixture", ["resnet34", "clip_encoder"])
+def test_the_fast_path_gives_the_values_of_the_models_own_preprocessing(request, fixture):
+    """Images travel as 8-bit pixels and are normalised a batch at a time: the same numbers as the
+    model's own Compose([..., ToTensor(), Normalize()]) applied image by image."""
+    encoder = request.getfixturevalue(fixture)
+    assert encoder._split is not None  # the fast path is in use for this model
+    images = [load_rgb(path, encoder.min_side) for path in GALLERY[:4]]
+    reference = torch.stack([encoder.preprocess(image) for image in images])
+    fast = encoder._split.finish(torch.stack([encoder._split(image) for image in images]), torch.contiguous_format)
+    assert torch.equal(fast, reference)
+    np.testing.assert_allclose(encoder.embed_image(GALLERY[0]), encoder.forward(reference[:1])[0].numpy(), atol=1e-6)
 
 
 def test_pil_images_and_paths_give_the_same_vector(resnet34):
