@@ -515,6 +515,9 @@ def benchmark_model(name: str, args, client, paths, device) -> dict:
     if "a-gpu" in result:
         result["b/a-gpu"] = result["b"] / result["a-gpu"]
     result["b/c"] = result["b"] / result["c"]
+    # The same ratios within each run, whose (a), (b), (c) ran seconds apart: their spread shows the noise.
+    result["per_run"] = [(a_seconds / b_seconds, c_seconds / b_seconds)
+                         for (a_seconds, _), (b_seconds, _), (c_seconds, _) in zip(runs["a"], runs["b"], runs["c"])]
     del tutorial, tutorial_forward
 
     # Query latency on a 1,000-row collection.
@@ -560,6 +563,8 @@ def print_tables(results: list[dict], args, device, paths_info: str) -> None:
                   f"{100 * max(r[k + '_mem'].foreign for k in ('a', 'b', 'c')):.0f}"]
         cells += [f"{r['b_mem'].gpu_mb:.0f}", f"{r['c_mem'].gpu_mb:.0f}"] if gpu else []
         print(" | ".join(f"{c:>10}" for c in cells))
+    print("b/a and b/c within each run: " + "; ".join(
+        f"{r['model']} " + ", ".join(f"{ba:.2f} and {bc:.2f}" for ba, bc in r["per_run"]) for r in results))
     print("(c) = the fastest bare forward: " + "; ".join(f"{r['model']} {r['c_format']}" for r in results))
     print(f"    (the bare forward at batch {args.batch_size} alone: "
           + ", ".join(f"{r['model']} {r['c_nominal']:.1f}" for r in results) + " images/s)")
