@@ -9,7 +9,11 @@ each row is its own nearest neighbour.
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import time
 import uuid
 
@@ -18,6 +22,8 @@ import pytest
 
 from helpers import collection
 from helpers.collection import CollectionError
+
+from conftest import IMAGENET_SAMPLE
 
 DIM = 64
 ROWS = 300
@@ -220,6 +226,34 @@ def test_weaker_consistency_may_miss_rows_right_after_insert(client, name, level
     while collection.count(client, name) < ROWS and time.monotonic() < deadline:
         time.sleep(0.2)
     assert collection.count(client, name) == ROWS
+
+
+def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
+    """`python -m helpers index` and `search` with `--db http://127.0.0.1:PORT`, as real subprocesses."""
+    name, train = _fresh_name(), IMAGENET_SAMPLE / "train"
+    env = {**os.environ, "IMAGE_SEARCH_OFFLINE": "1"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "helpers", *args, "--db", milvus_server, "--collection", name],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    try:
+        indexed = cli("index", str(train), "--batch-size", "32")
+        assert indexed.returncode == 0, indexed.stderr
+        assert "Indexed 80 images" in indexed.stdout
+        image = train / "castle" / sorted(os.listdir(train / "castle"))[2]
+        found = cli("search", str(image), "--json", "--top-k", "4")
+        assert found.returncode == 0, found.stderr
+        hits = json.loads(found.stdout)
+        assert len(hits) == 4 and hits[0]["path"] == str(image)
+        assert hits[0]["distance"] == pytest.approx(1.0, abs=1e-4)
+        again = cli("index", str(train))
+        assert again.returncode == 0 and "Indexed 0 images" in again.stdout, again.stderr
+    finally:
+        client = collection.connect(milvus_server, token="")
+        if client.has_collection(name):
+            client.drop_collection(name)
+        client.close()
 
 
 def test_nothing_listening_gives_collection_error_quickly():
