@@ -18,6 +18,16 @@ PAINTINGS_SAMPLE = SAMPLES / "paintings"
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: a request sent to it fails at once
+
+
+def use_dead_proxy(patch: pytest.MonkeyPatch) -> None:
+    """Every proxy variable points at a proxy that does not answer, with no exceptions (NO_PROXY unset):
+    what must not touch the network, or must not need a proxy, shows it."""
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "grpc_proxy"):
+        patch.setenv(key, DEAD_PROXY)
+    for key in ("NO_PROXY", "no_proxy"):
+        patch.delenv(key, raising=False)
 
 
 @pytest.fixture(autouse=True)

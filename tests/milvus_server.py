@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 START_CODE = Path(__file__).resolve().parent.parent / "benchmarks" / "milvus_server.py"
-DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there
 _session: dict = {}
 
 
@@ -43,9 +42,10 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory):
     base_dir = tmp_path_factory.mktemp("milvus-server")
     started = time.monotonic()
     try:
-        with pytest.MonkeyPatch.context() as patch:  # as on machines that reach package indexes via a proxy:
-            for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):  # the start must ignore it
-                patch.setenv(key, DEAD_PROXY)
+        from conftest import use_dead_proxy
+
+        with pytest.MonkeyPatch.context() as patch:  # as on machines that reach package indexes via a proxy
+            use_dead_proxy(patch)
             uri, stop = code.start_server(base_dir)
     except code.ServerStartError as error:
         shutil.rmtree(base_dir / "bin", ignore_errors=True)  # 250 MB; the logs stay, pytest prunes old runs

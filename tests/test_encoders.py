@@ -11,7 +11,7 @@ from helpers import weights
 from helpers.encoders import load_encoder
 from helpers.images import find_images, load_rgb
 
-from conftest import IMAGENET_SAMPLE
+from conftest import IMAGENET_SAMPLE, use_dead_proxy
 
 GALLERY = find_images(IMAGENET_SAMPLE / "train")[:12]
 
@@ -108,8 +108,7 @@ def test_a_failed_weights_download_names_the_url_the_cache_and_the_switch(monkey
 
     monkeypatch.delenv("IMAGE_SEARCH_OFFLINE")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # nothing listens there
+    use_dead_proxy(monkeypatch)
     with pytest.raises(DownloadError) as failure:
         load_encoder("resnet50", device="cpu")
     message = str(failure.value)

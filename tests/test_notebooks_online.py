@@ -11,6 +11,8 @@ from nbclient.exceptions import CellExecutionError
 
 from helpers import config
 
+from conftest import use_dead_proxy
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
@@ -18,10 +20,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 def test_without_the_switch_the_first_download_fails_with_the_helpers_message(path, tmp_path, monkeypatch):
     monkeypatch.delenv(config.OFFLINE_ENV)
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
-    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # nothing listens there: every request fails at once
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
+    use_dead_proxy(monkeypatch)
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     with pytest.raises(CellExecutionError) as failure:

@@ -23,12 +23,11 @@ import pytest
 from helpers import collection
 from helpers.collection import CollectionError
 
-from conftest import IMAGENET_SAMPLE
+from conftest import IMAGENET_SAMPLE, use_dead_proxy
 
 DIM = 64
 ROWS = 300
 PAINTERS = ("Monet", "Renoir", "Degas")
-DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: a call sent to it fails at once
 VECTORS = np.random.default_rng(20240611).standard_normal((ROWS, DIM)).astype(np.float32)
 VECTORS /= np.linalg.norm(VECTORS, axis=1, keepdims=True)
 PATHS = [f"paintings/{PAINTERS[i % 3]}/{i:04d}.jpg" for i in range(ROWS)]
@@ -187,10 +186,7 @@ def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client
 def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, monkeypatch):
     """On machines that reach the internet through HTTP(S)_PROXY, gRPC would send even calls to 127.0.0.1
     (Milvus Lite's own server too) to that proxy; connect() keeps local calls off it."""
-    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "grpc_proxy"):
-        monkeypatch.setenv(key, DEAD_PROXY)
-    for key in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(key, raising=False)
+    use_dead_proxy(monkeypatch)
     # A new address, so pymilvus opens a new channel instead of sharing the module's client.
     local = str(tmp_path / "proxied.db") if uri.endswith(".db") else uri.replace("127.0.0.1", "localhost")
     client = collection.connect(local, token="", timeout=10)
