@@ -133,14 +133,35 @@ class _ExceptionCatcher(logging.Handler):
             self.exceptions.append(record.exc_info[1])
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What a search needs to know of a collection: its vector sizes and which path fields it can return."""
+
+    dims: dict[str, int]
+    fields: frozenset[str]
+    dynamic: bool
+    model: str | None
+
+
+def _describe(client: MilvusClient, name: str) -> _Layout:
+    """The layout of an existing collection, as Milvus describes it now (one call)."""
+    info = client.describe_collection(name)
+    return _Layout(
+        dims={f["name"]: int(f["params"]["dim"]) for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR},
+        fields=frozenset(f["name"] for f in info["fields"]),
+        dynamic=bool(info.get("enable_dynamic_field")),
+        model=info.get("properties", {}).get(MODEL_PROPERTY),
+    )
+
+
 def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
     """Raise if the existing collection holds vectors of another size or from another model."""
-    info = client.describe_collection(name)
-    dims = [f["params"].get("dim") for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR]
-    built_by = info.get("properties", {}).get(MODEL_PROPERTY)
-    if dims and int(dims[0]) != dim or (model and built_by and built_by != model):
+    layout = _describe(client, name)
+    held = next(iter(layout.dims.values()), None)
+    built_by = layout.model
+    if held is not None and held != dim or (model and built_by and built_by != model):
         raise CollectionError(
-            f"Collection '{name}' holds {dims[0]}-d vectors from model '{built_by or 'unknown'}', but "
+            f"Collection '{name}' holds {held}-d vectors from model '{built_by or 'unknown'}', but "
             f"'{model or 'this model'}' makes {dim}-d vectors. Rebuild it (recreate=True, or --recreate on the "
             "command line) or use another collection name."
         )
@@ -198,7 +219,7 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
 
 def collection_model(client: MilvusClient, name: str) -> str | None:
     """The model recorded when the collection was created, or None if it was made elsewhere."""
-    return client.describe_collection(name).get("properties", {}).get(MODEL_PROPERTY)
+    return _describe(client, name).model
 
 
 def require_collection(client: MilvusClient, name: str) -> None:
@@ -265,16 +286,6 @@ def _path_of(entity: dict) -> str:
     return next((str(entity[key]) for key in PATH_FIELDS if key in entity), "")
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """What a search needs to know of a collection: its vector sizes and which path fields it can return."""
-
-    dims: dict[str, int]
-    fields: frozenset[str]
-    dynamic: bool
-    model: str | None
-
-
 # Layouts of loaded collections, per client: a query then costs one call, not four. An entry is dropped
 # when the collection is created or dropped through this module, and whenever a search with it fails.
 _layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -285,16 +296,9 @@ def _forget(client: MilvusClient, name: str) -> None:
 
 
 def _layout(client: MilvusClient, name: str) -> _Layout:
-    """The collection's layout, after checking that it exists and loading it (three calls)."""
+    """The collection's layout, after checking that it exists and loading it (three calls); remembered."""
     require_collection(client, name)
-    info = client.describe_collection(name)
-    layout = _Layout(
-        dims={f["name"]: int(f["params"]["dim"]) for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR},
-        fields=frozenset(f["name"] for f in info["fields"]),
-        dynamic=bool(info.get("enable_dynamic_field")),
-        model=info.get("properties", {}).get(MODEL_PROPERTY),
-    )
-    _layouts.setdefault(client, {})[name] = layout
+    layout = _layouts.setdefault(client, {})[name] = _describe(client, name)
     return layout
 
 
