@@ -94,13 +94,20 @@ def load_rgb(source: ImageSource, min_size: int | None = None) -> Image.Image:
     try:
         if path.stat().st_size == 0:
             raise ImageError(f"{path}: empty file (0 bytes)")
+        # Pillow refuses a file of over twice its limit and only warns about one over the limit; the
+        # limit is checked here, since warning filters are process-wide and threads decode side by side.
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                if min_size:
-                    image.draft("RGB", (min_size, min_size))
-                image.load()
-                return _to_rgb(ImageOps.exif_transpose(image))
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
+            pixels, limit = image.width * image.height, Image.MAX_IMAGE_PIXELS
+            if limit and pixels > limit:
+                raise ImageError(f"{path}: too large to decode safely ({image.width}x{image.height} = {pixels} "
+                                 f"pixels, over PIL.Image.MAX_IMAGE_PIXELS = {limit}; raise it for files you trust)")
+            if min_size:
+                image.draft("RGB", (min_size, min_size))
+            image.load()
+            return _to_rgb(ImageOps.exif_transpose(image))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:

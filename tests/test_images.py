@@ -13,7 +13,9 @@ import struct
 import subprocess
 import sys
 import threading
+import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -355,6 +357,37 @@ def test_load_rgb_raises_image_error_naming_the_file(zoo, monkeypatch, name):
     with pytest.raises(ImageError) as raised:
         load_rgb(zoo / name)
     assert str(raised.value).startswith(str(zoo / name)) and BAD[name] in str(raised.value)
+
+
+def test_the_bomb_is_refused_while_other_threads_change_the_warning_filters(zoo, monkeypatch):
+    """Warning filters are process-wide: decoding threads, the model's or the reader's code may enter and leave
+    `warnings.catch_warnings()` meanwhile, and no filter may decide what gets indexed."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", BOMB_LIMIT)
+    names = ["bomb_warning.png", "at_the_limit.png", "lower.jpg", "rgb16.png"] * 100
+    done = threading.Event()
+
+    def meddle() -> None:
+        while not done.is_set():
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+
+    def outcome(name: str) -> str:
+        try:
+            load_rgb(zoo / name)
+            return "decoded"
+        except ImageError as error:
+            return str(error)
+
+    meddler = threading.Thread(target=meddle)
+    meddler.start()
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            outcomes = list(pool.map(outcome, names))
+    finally:
+        done.set()
+        meddler.join()
+    for name, result in zip(names, outcomes):
+        assert (BAD[name] in result) if name in BAD else result == "decoded", (name, result)
 
 
 def test_the_bomb_limit_is_pillows_own_outside_the_test(zoo):
