@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
+import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,15 +255,47 @@ def check_lengths(client: MilvusClient, name: str, rows: Iterable[dict]) -> None
                 )
 
 
+@contextmanager
+def held_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C ("Interrupt kernel" in Jupyter) until the block is done, then deliver it.
+
+    A KeyboardInterrupt raised inside a gRPC call can leave the client's channel locked, and every later
+    call on that client then hangs. A second Ctrl-C is delivered at once, for a call that does not return.
+    Only the main thread receives signals, so in other threads this does nothing.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        held.append(signum)
+        if len(held) == 2:
+            signal.signal(signal.SIGINT, previous)
+            previous(signum, frame)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is hold:
+            signal.signal(signal.SIGINT, previous)
+        if len(held) == 1:
+            previous(signal.SIGINT, None)
+
+
 def insert(client: MilvusClient, name: str, rows: Sequence[dict], batch_size: int = INSERT_BATCH,
            flush: bool = True) -> int:
-    """Insert rows in batches and return how many went in; over-long text is refused before anything is written."""
-    check_lengths(client, name, rows)
+    """Insert rows in batches and return how many went in; over-long text is refused before anything is written.
+    An interrupt waits until the rows are in (see `held_interrupt`)."""
     count = 0
-    for start in range(0, len(rows), batch_size):
-        count += client.insert(name, list(rows[start:start + batch_size]))["insert_count"]
-    if flush and count:
-        client.flush(name)
+    with held_interrupt():
+        check_lengths(client, name, rows)
+        for start in range(0, len(rows), batch_size):
+            count += client.insert(name, list(rows[start:start + batch_size]))["insert_count"]
+        if flush and count:
+            client.flush(name)
     return count
 
 
@@ -268,11 +303,12 @@ def stored_paths(client: MilvusClient, name: str, path_field: str = "filepath") 
     """Every image path already in the collection, to index a folder again without duplicates."""
     # Lite has no server timestamp for the iterator and says so at WARNING level; the fallback is right.
     logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-    iterator = client.query_iterator(name, batch_size=1000, filter="", output_fields=[path_field])
     paths: set[str] = set()
-    while batch := iterator.next():
-        paths.update(row[path_field] for row in batch if path_field in row)
-    iterator.close()
+    with held_interrupt():
+        iterator = client.query_iterator(name, batch_size=1000, filter="", output_fields=[path_field])
+        while batch := iterator.next():
+            paths.update(row[path_field] for row in batch if path_field in row)
+        iterator.close()
     return paths
 
 

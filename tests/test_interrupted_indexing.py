@@ -14,6 +14,7 @@ a write is dropped with a warning, and the records before it are kept.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ import torch
 
 from conftest import IMAGENET_SAMPLE
 from helpers import config
-from helpers.collection import connect, count, require_collection, stored_paths
+from helpers.collection import connect, count, create_quick, insert, require_collection, stored_paths
 from helpers.images import find_images
 from helpers.indexing import index_folder
 
@@ -260,3 +262,49 @@ def test_unflushed_rows_survive_a_sigkill_and_a_torn_last_write_loses_only_itsel
     assert (report.already_indexed, report.indexed) == (3, len(images) - 3)
     assert count(client, "torn") == len(images)
     assert stored_paths(client, "torn") == {str(path) for path in images}
+
+
+def test_an_interrupt_during_an_insert_waits_until_the_rows_are_in_and_the_client_keeps_working(tmp_path):
+    """Ctrl-C at random moments of 60 inserts (64 rows and a flush each). Unheld, a KeyboardInterrupt inside a
+    gRPC call could leave the channel locked, and the next call hung."""
+    client = connect(str(tmp_path / "held.db"))
+    create_quick(client, "held", 512, model="test")
+    inside = threading.Event()
+
+    def on_sigint(signum, frame):
+        if inside.is_set():
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)  # a stray signal must not stop pytest itself
+    rng, attempts, held = random.Random(0), 60, 0
+    try:
+        for attempt in range(attempts):
+            rows = [{"vector": [rng.random() for _ in range(512)], "filepath": f"{attempt}/{row}"} for row in range(64)]
+            timer = threading.Timer(rng.uniform(0, 0.05), os.kill, (os.getpid(), signal.SIGINT))
+            inside.set()
+            try:
+                timer.start()
+                try:
+                    insert(client, "held", rows)
+                except KeyboardInterrupt:
+                    held += 1  # it came during the insert and was held until the rows were in
+                    raise
+                timer.join()
+                time.sleep(5)  # the signal arrives here
+            except KeyboardInterrupt:
+                pass
+            finally:
+                timer.join()
+                inside.clear()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    answer = []
+    probe = threading.Thread(target=lambda: answer.append(stored_paths(client, "held")), daemon=True)
+    probe.start()
+    probe.join(timeout=30)
+    assert answer, "the client hung after an interrupt"
+    per_insert = Counter(path.split("/")[0] for path in answer[0])
+    assert set(per_insert.values()) == {64}, "an interrupted insert stored only some of its rows"
+    assert len(per_insert) >= attempts - 3  # the rest were interrupted before they began, storing nothing
+    assert held >= 5, f"only {held} of {attempts} interrupts came during an insert: the test did not test that"
