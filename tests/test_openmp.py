@@ -1,0 +1,38 @@
+"""Milvus Lite runs faiss inside the notebook's process; importing `helpers` first keeps faiss's OpenMP
+runtime apart from torch's (see helpers/__init__.py). Each case runs in a fresh interpreter, since the
+import order is what is under test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import config
+
+# torch.set_num_threads sets the calling thread's OpenMP team size in torch's runtime; faiss reports its own.
+PROBE = """
+{first}
+import faiss, torch
+torch.set_num_threads(1)
+print(faiss.omp_get_max_threads())
+"""
+
+
+def faiss_threads_after_torch_asks_for_one(first: str) -> int:
+    run = subprocess.run([sys.executable, "-c", PROBE.format(first=first)], capture_output=True, text=True,
+                         timeout=120, cwd=config.PROJECT_ROOT, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert run.returncode == 0, run.stderr
+    return int(run.stdout.split()[-1])
+
+
+def test_importing_helpers_first_keeps_faiss_off_torchs_openmp_runtime():
+    assert faiss_threads_after_torch_asks_for_one("import helpers") == 2
+
+
+@pytest.mark.parametrize("first", ["import torch", "import torch\nimport helpers"])
+def test_without_it_faiss_shares_torchs_runtime(first):
+    """What the import in helpers/__init__.py prevents: torch's setting changes faiss's too."""
+    assert faiss_threads_after_torch_asks_for_one(first) == 1
