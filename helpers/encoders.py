@@ -4,12 +4,12 @@ Every encoder turns images (paths or PIL images) into float32 unit vectors in ba
 float16 autocast when a GPU is present. Unit length makes cosine similarity a dot product and keeps
 L2 distances comparable across images.
 
-Speed (measured with `benchmarks/embedding.py`): the next images are decoded while the model runs, on
-a CPU by threads of this process (Pillow releases the GIL; worker processes only took cores from the
-model), beside a GPU by DataLoader worker processes started through a forkserver; images travel as
-8-bit pixels and are scaled and normalised a batch at a time, on the GPU there, with exactly the values
-of ToTensor + Normalize; on a CPU the model takes micro-batches of 8 images, which stay in the caches;
-the models run in inference mode, convolutional ones channels_last.
+Speed (measured with `benchmarks/embedding.py`): on a CPU, one stream per core decodes a few images
+and runs the model on them with one thread, so no core waits for another (a model sharing its threads
+stalls whenever a decoding thread takes one of its cores); beside a GPU, DataLoader worker processes
+started through a forkserver decode the next images while the model runs. Images travel as 8-bit
+pixels and are scaled and normalised a batch at a time, with exactly the values of ToTensor +
+Normalize; the models run in inference mode, convolutional ones channels_last.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import time
 import types
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 import torch
@@ -40,6 +41,8 @@ TORCHVISION_RESNET50 = "resnet50"
 CLIP = "clip"
 DEFAULT_BATCH_SIZE = 64
 CLIP_CONTEXT_LENGTH = 77
+STREAM_BATCH = 4  # images a CPU stream decodes and embeds at a time (fastest for all three models on 2 cores)
+MAX_STREAMS = 16
 
 
 @dataclass
@@ -142,6 +145,27 @@ def _collate(samples: list, pin: bool = False) -> tuple[list[int], torch.Tensor 
     return [index for index, _ in good], tensor, failed
 
 
+def _span(start: int, size: int, end: int) -> range:
+    return range(start, min(start + size, end))
+
+
+def _in_order(pool: Executor, jobs: Iterable[list[Callable]], window: int) -> Iterator[list]:
+    """Run the calls of each job on `pool`, keeping `window` jobs submitted, and yield each job's results in
+    job order. Closing the generator (an interrupt, an error) cancels the calls that have not started."""
+    jobs = iter(jobs)
+    pending = deque([pool.submit(call) for call in job] for job in islice(jobs, window))
+    try:
+        while pending:
+            futures = pending.popleft()
+            results = [future.result() for future in futures]
+            pending.extend([pool.submit(call) for call in job] for job in islice(jobs, 1))
+            yield results
+    finally:
+        for futures in pending:
+            for future in futures:
+                future.cancel()
+
+
 def _thread_batches(dataset: _ImageFiles, batch_size: int, threads: int, ahead: int = 1,
                     pin: bool = False) -> Iterator[tuple]:
     """Batches decoded by `threads` threads of this process, image by image, up to `ahead` batches
@@ -152,26 +176,12 @@ def _thread_batches(dataset: _ImageFiles, batch_size: int, threads: int, ahead: 
     the caller's thread, so no torch operation runs in a decoding thread (it would start a second
     OpenMP team and fight the model for the cores).
     """
-    starts = list(range(0, len(dataset), batch_size))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
-        def submit(start: int) -> list:
-            return [pool.submit(dataset.__getitem__, index)
-                    for index in range(start, min(start + batch_size, len(dataset)))]
-
-        pending = deque(submit(start) for start in starts[:ahead + 1])
-        following = iter(starts[ahead + 1:])
-        try:
-            while pending:
-                futures = pending.popleft()
-                samples = [future.result() for future in futures]
-                start = next(following, None)
-                if start is not None:
-                    pending.append(submit(start))
-                yield _collate(samples, pin)
-        finally:
-            for futures in pending:
-                for future in futures:
-                    future.cancel()
+    jobs = ([functools.partial(dataset.__getitem__, index) for index in _span(start, batch_size, len(dataset))]
+            for start in range(0, len(dataset), batch_size))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool, \
+            closing(_in_order(pool, jobs, ahead + 1)) as batches:
+        for samples in batches:
+            yield _collate(samples, pin)
 
 
 def default_device() -> torch.device:
@@ -209,17 +219,29 @@ def _cores() -> int:
 
 def default_workers(device: torch.device) -> int:
     """Decoding worker processes `embed_images` starts beside a GPU for 4 batches or more: all cores but
-    the one feeding the GPU, at most 16. (Not on a CPU: there threads decode, see `default_threads`.)"""
+    the one feeding the GPU, at most 16. (Not on a CPU: see `cpu_streams`.)"""
     return min(16, max(1, _cores() - 1)) if device.type == "cuda" else 0
 
 
-def default_threads(device: torch.device) -> int:
-    """Decoding threads `embed_images` uses otherwise. On a CPU one per core, at most 4: they decode the
-    next images, then wait while the model uses the cores. Beside a GPU (short calls) two per core, at
-    most 32: there decoding is the bottleneck, and the parts of Pillow and `load_rgb` that hold the GIL
-    keep threads from using every core (16 cores: 31 threads 1.2x faster than 15)."""
-    cores = _cores()
-    return min(32, 2 * cores) if device.type == "cuda" else min(4, cores)
+def default_threads() -> int:
+    """Decoding threads `embed_images` uses beside a GPU for short calls: two per core, at most 32. There
+    decoding is the bottleneck, and the parts of Pillow and `load_rgb` that hold the GIL keep threads from
+    using every core (16 cores: 31 threads 1.2x faster than 15). (On a CPU see `cpu_streams`.)"""
+    return min(32, 2 * _cores())
+
+
+def cpu_streams() -> tuple[int, int]:
+    """(streams, threads per stream) for `embed_images` on a CPU: one stream per torch thread, at most 16
+    (memory), sharing torch's threads between them.
+
+    A stream decodes `STREAM_BATCH` images, then runs the model on them, in one thread. Several such
+    streams keep every core busy with no core waiting for another: one model on all cores waits at each
+    layer for its slowest thread, which is slow whenever decoding has that core (ResNet-34 on 2 cores:
+    1.1x the images/s of decoding threads beside one 2-thread model, as fast as the bare 2-thread model).
+    """
+    threads = torch.get_num_threads()
+    streams = min(MAX_STREAMS, threads)
+    return streams, threads // streams
 
 
 def _start_worker_server(preload: Sequence[str]) -> None:
@@ -276,32 +298,62 @@ class Encoder:
         """(indices, batch, failed) per batch, decoded beside the model (see `embed_images`)."""
         stage = self._split or self.preprocess
         dataset = _ImageFiles(items, stage, self.min_side)
-        if num_workers is None and self.device.type == "cuda":
+        if num_workers is None:  # beside a GPU
             pil_images = any(isinstance(item, Image.Image) for item in items)
             if len(items) < 4 * batch_size or pil_images:
-                return _thread_batches(dataset, batch_size, default_threads(self.device), ahead=2, pin=True)
+                return _thread_batches(dataset, batch_size, default_threads(), ahead=2, pin=True)
             num_workers = default_workers(self.device)
-        elif num_workers is None:
-            # On a CPU the model takes micro-batches anyway: hand them over as soon as they are decoded
-            # (it starts after 8 images, not a whole batch), keeping about one batch decoded ahead.
-            step = min(self.micro_batch or batch_size, batch_size)
-            return _thread_batches(dataset, step, default_threads(self.device), ahead=max(1, batch_size // step))
         return iter(DataLoader(
             dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=_collate,
             pin_memory=self.device.type == "cuda", prefetch_factor=4 if num_workers else None,
             multiprocessing_context=_worker_context(_modules_of(stage)) if num_workers else None,
         ))
 
+    def _streams(self, items: list) -> Iterator[tuple]:
+        """(indices, vectors, failed) per `STREAM_BATCH` images, in order, from `cpu_streams()` threads that
+        each decode their images and run the model on them (see `cpu_streams`)."""
+        dataset = _ImageFiles(items, self._split or self.preprocess, self.min_side)
+        streams, threads_each = cpu_streams()
+        threads = torch.get_num_threads()
+
+        def embed(start: int) -> tuple:
+            indices, batch, failed = _collate([dataset[index] for index in _span(start, STREAM_BATCH, len(dataset))])
+            return indices, None if batch is None else self.forward(batch), failed
+
+        starts = range(0, len(items), STREAM_BATCH)
+        jobs = ([functools.partial(embed, start)] for start in starts)
+        # torch.set_num_threads sizes the calling thread's OpenMP team (the main thread's stays as it is)
+        # and sets a process-wide default for new threads, restored at the end. Every job is submitted at
+        # once (a job holds only its result): a stream never waits for a slower one before it goes on.
+        try:
+            with ThreadPoolExecutor(streams, thread_name_prefix="embed", initializer=torch.set_num_threads,
+                                    initargs=(threads_each,)) as pool, \
+                    closing(_in_order(pool, jobs, len(starts))) as results:
+                for (result,) in results:
+                    yield result
+        finally:
+            torch.set_num_threads(threads)
+
+    def _embedded(self, items: list, batch_size: int, num_workers: int | None) -> Iterator[tuple]:
+        """(indices, vectors, failed) in order: streams on a CPU by default, otherwise batches decoded
+        beside the model that runs here."""
+        if num_workers is None and self.device.type == "cpu":
+            yield from self._streams(items)
+            return
+        for indices, batch, failed in self._batches(items, batch_size, num_workers):
+            yield indices, None if batch is None else self.forward(batch), failed
+
     def embed_images(self, items: Sequence[ImageSource], batch_size: int = DEFAULT_BATCH_SIZE,
                      num_workers: int | None = None, progress: bool | None = None) -> Embeddings:
         """Encode many images in batches; undecodable ones are skipped with their reason.
 
-        `num_workers=None` (the default) decodes while the model runs, the fastest way measured with
-        `benchmarks/embedding.py`: beside a GPU, for 4 batches or more, in `default_workers()`
-        DataLoader worker processes (started through a forkserver, which is safe beside Milvus Lite's
-        gRPC threads); otherwise in `default_threads()` threads of this process (Pillow decodes and
-        resizes without the GIL, and threads start at once). 0 decodes in this thread between batches;
-        N > 0 uses N worker processes.
+        `num_workers=None` (the default) is the fastest way measured with `benchmarks/embedding.py`: on a
+        CPU, `cpu_streams()` threads that each decode and embed `STREAM_BATCH` images at a time
+        (`batch_size` then only decides when the progress bar shows); beside a GPU, for 4 batches or more,
+        `default_workers()` DataLoader worker processes (started through a forkserver, which is safe
+        beside Milvus Lite's gRPC threads), otherwise `default_threads()` threads of this process (Pillow
+        decodes and resizes without the GIL, and threads start at once). 0 decodes in this thread between
+        batches; N > 0 uses N worker processes.
         """
         items = list(items)
         vectors = np.empty((len(items), self.dim), dtype=np.float32)
@@ -310,9 +362,9 @@ class Encoder:
         show = len(items) > batch_size if progress is None else progress
         start = time.perf_counter()
         with tqdm(total=len(items), desc=f"Embedding with {self.name}", unit="img", disable=not show) as bar:
-            for indices, batch, failed in self._batches(items, batch_size, num_workers):
-                if batch is not None:
-                    vectors[indices] = self.forward(batch).cpu().numpy()
+            for indices, embedded, failed in self._embedded(items, batch_size, num_workers):
+                if embedded is not None:
+                    vectors[indices] = embedded.cpu().numpy()
                     kept.extend(indices)
                 skipped.extend((items[index], reason) for index, reason in failed)
                 bar.update(len(indices) + len(failed))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from helpers import weights
-from helpers.encoders import load_encoder
+from helpers.encoders import MAX_STREAMS, STREAM_BATCH, cpu_streams, load_encoder
 from helpers.images import find_images, load_rgb
 
 from conftest import IMAGENET_SAMPLE, use_dead_proxy
@@ -121,3 +123,33 @@ def test_texts_must_be_a_list_and_say_something(clip_encoder):
         clip_encoder.embed_texts("a white dog")
     with pytest.raises(ValueError, match="Empty text query"):
         clip_encoder.embed_text("\ufeff")
+
+
+def test_on_a_cpu_streams_embed_in_order_with_one_thread_each_and_give_the_threads_back(resnet34, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    items = [*GALLERY[:5], broken, *GALLERY[5:]]
+    seen = []
+    hook = resnet34.model.register_forward_hook(
+        lambda module, inputs, output: seen.append((threading.current_thread().name, torch.get_num_threads())))
+    threads = torch.get_num_threads()
+    try:
+        result = resnet34.embed_images(items)
+    finally:
+        hook.remove()
+    streams, each = cpu_streams()
+    assert streams == min(MAX_STREAMS, threads) and each == threads // streams
+    assert len(seen) == -(-len(items) // STREAM_BATCH)  # one forward per STREAM_BATCH images
+    assert {count for _, count in seen} == {each} and all(name.startswith("embed") for name, _ in seen)
+    assert torch.get_num_threads() == threads
+    assert result.sources == GALLERY and [source for source, _ in result.skipped] == [broken]
+    reference = resnet34.embed_images(GALLERY, num_workers=0).vectors  # decoded here, the model on all threads
+    np.testing.assert_allclose(result.vectors, reference, atol=1e-5)
+
+
+def test_an_error_in_a_stream_reaches_the_caller_and_the_threads_are_given_back(resnet34):
+    threads = torch.get_num_threads()
+    with pytest.raises(TypeError):
+        resnet34.embed_images([*GALLERY[:6], 42])  # not a path or an image: a bug, not a bad file
+    assert torch.get_num_threads() == threads
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("embed")]
