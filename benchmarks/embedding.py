@@ -7,13 +7,15 @@ For each model, on the same images in one run:
                 Lite quick-setup collection. The model is built the tutorial's way and stays on the
                 CPU, as in the tutorial; with a GPU, (a-gpu) is the same loop with the model and each
                 image moved to the GPU, the stricter baseline.
-  (b) pipeline  `Encoder.embed_images` (batched, decoding beside the model) plus
+  (b) pipeline  `Encoder.embed_images` (on a CPU: one stream per core that decodes a few images and
+                runs the model on them; on a GPU: batches decoded by worker processes) plus
                 `helpers.collection.insert` in batches, timed from the call to the flushed insert.
   (c) ceiling   the bare model forward (inference mode, autocast on CUDA) on tensors decoded,
                 preprocessed and moved to the device beforehand: no decoding, no copies, no
-                database. At the fastest memory format and batch size up to --batch-size, since on a
-                CPU the pipeline itself feeds the model micro-batches (smaller batches stay in the
-                caches and run faster there); the forward at --batch-size itself is printed too.
+                database. At the fastest of every way tried: memory format, batch size up to
+                --batch-size, and on a CPU also the pipeline's streams (one model call per core at a
+                time, one thread each) as well as one model call on all cores; the forward at
+                --batch-size itself is printed too.
 
 Then query latency on a 1,000-row collection: an image query (decode + encode one image + search) and,
 for CLIP, a text query (encode one text + search), against one bare single-image forward.
@@ -126,13 +128,15 @@ def _own_seconds() -> float | None:
 
 
 class PeakMemory:
-    """Peak RSS of this process (VmHWM, reset on entry where Linux allows), of its decoding workers
-    (sampled), and peak GPU memory allocated by torch; also how much CPU other programs took meanwhile
-    (`foreign`, as a share of all cores), which says how far to trust the timing."""
+    """Peak RSS of this process (VmHWM, reset on entry where Linux allows), of its decoding worker
+    processes (sampled every 20 ms, with `workers`: the sampling takes CPU time and the GIL, so only where
+    such workers can exist), and peak GPU memory allocated by torch; also how much CPU other programs took
+    meanwhile (`foreign`, as a share of all cores), which says how far to trust the timing."""
 
-    def __init__(self, device, exclude_pids: set[int]) -> None:
-        self.device, self.exclude = device, exclude_pids
-        self.main_mb = self.workers_mb = self.gpu_mb = self.foreign = float("nan")
+    def __init__(self, device, exclude_pids: set[int], workers: bool = False) -> None:
+        self.device, self.exclude, self.workers = device, exclude_pids, workers
+        self.main_mb = self.gpu_mb = self.foreign = float("nan")
+        self.workers_mb = 0.0
         self._stop = threading.Event()
 
     @staticmethod
@@ -179,8 +183,9 @@ class PeakMemory:
             pass
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
+        self._thread = threading.Thread(target=self._sample, daemon=True) if self.workers else None
+        if self._thread:
+            self._thread.start()
         self._start = (time.perf_counter(), _machine_busy_seconds(), _own_seconds())
         return self
 
@@ -189,7 +194,8 @@ class PeakMemory:
 
         end = (time.perf_counter(), _machine_busy_seconds(), _own_seconds())
         self._stop.set()
-        self._thread.join()
+        if self._thread:
+            self._thread.join()
         if None not in self._start and None not in end:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
             foreign = (end[1] - self._start[1]) - (end[2] - self._start[2])
@@ -314,32 +320,60 @@ def bare_forward(encoder, batch):
         return encoder.model(batch)
 
 
-def _time_forward(encoder, data, batch_size: int, passes: int = 1) -> float:
-    """Seconds per image of the bare forward over `data` in batches of `batch_size` (after a warm-up)."""
-    bare_forward(encoder, data[:batch_size])  # warm-up: oneDNN / cuDNN plans for this shape
-    if len(data) % batch_size:
-        bare_forward(encoder, data[-(len(data) % batch_size):])
-    _sync(encoder.device)
-    start = time.perf_counter()
-    for _ in range(passes):
-        for first in range(0, len(data), batch_size):
-            bare_forward(encoder, data[first:first + batch_size])
-    _sync(encoder.device)
-    return (time.perf_counter() - start) / (passes * len(data))
+def _time_forward(encoder, data, batch_size: int, streams: bool = False) -> float:
+    """Seconds per image of the bare forward over `data` in batches of `batch_size` (after a warm-up): one
+    call after the other on all torch threads, or with `streams` as the pipeline runs on a CPU,
+    `cpu_streams()` threads at once with their share of the torch threads each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from helpers.encoders import cpu_streams
+
+    starts = range(0, len(data), batch_size)
+    run = lambda first: bare_forward(encoder, data[first:first + batch_size])  # noqa: E731
+    warm_up = [0] + ([starts[-1]] if len(data) % batch_size else [])  # oneDNN / cuDNN plans for these shapes
+    if not streams:
+        for first in warm_up:
+            run(first)
+        _sync(encoder.device)
+        start = time.perf_counter()
+        for first in starts:
+            run(first)
+        _sync(encoder.device)
+        return (time.perf_counter() - start) / len(data)
+    threads = torch.get_num_threads()
+    count, each = cpu_streams()
+    try:
+        with ThreadPoolExecutor(count, initializer=torch.set_num_threads, initargs=(each,)) as pool:
+            list(pool.map(run, warm_up * count))
+            start = time.perf_counter()
+            list(pool.map(run, starts))
+            seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
+    return seconds / len(data)
 
 
 def run_ceiling(encoder, tensors, batch_size: int) -> tuple[float, str, float]:
-    """The ceiling: the bare forward at its fastest memory format and batch size (up to `batch_size`,
-    so also the pipeline's own micro-batch on a CPU), over all images, tensors already on the device.
+    """The ceiling: the bare forward at its fastest memory format, batch size (up to `batch_size`, so also
+    the pipeline's own) and, on a CPU, threading (see `_time_forward`), over all images, tensors already on
+    the device.
 
-    Every configuration is tried on a sample; the two fastest are then timed over all images. Returns
-    (seconds over all images, configuration, seconds per image at `batch_size` in the encoder's format).
+    Every configuration is tried on a sample; the fastest is then timed over all images, once, as (b) is.
+    Returns (seconds over all images, configuration, seconds per image at `batch_size` in the encoder's
+    format).
     """
     import torch
+
+    from helpers.encoders import STREAM_BATCH
 
     formats = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
     micro = min(encoder.micro_batch or batch_size, batch_size)
     sizes = sorted({batch_size, micro, *(size for size in (1, 4, 8, 16, 32) if size < batch_size)})
+    ways = [(False, size) for size in sizes]
+    if encoder.device.type == "cpu":
+        ways += [(True, size) for size in sorted({1, 2, STREAM_BATCH, 8}) if size <= batch_size]
     sample = tensors[:max(32, batch_size)]
     original = encoder.memory_format
     nominal = float("nan")
@@ -348,22 +382,20 @@ def run_ceiling(encoder, tensors, batch_size: int) -> tuple[float, str, float]:
         for label, memory_format in formats.items():
             encoder.model.to(memory_format=memory_format)
             data = sample.to(encoder.device).contiguous(memory_format=memory_format)
-            for size in sizes:
-                per_image = _time_forward(encoder, data, size)
-                trials.append((per_image, label, size))
-                if size == batch_size and memory_format == original:
+            for streams, size in ways:
+                per_image = _time_forward(encoder, data, size, streams)
+                trials.append((per_image, label, streams, size))
+                if size == batch_size and memory_format == original and not streams:
                     nominal = per_image
             del data
-        best = (float("inf"), "")
-        for _, label, size in sorted(trials)[:2]:
-            encoder.model.to(memory_format=formats[label])
-            data = tensors.to(encoder.device).contiguous(memory_format=formats[label])
-            seconds = _time_forward(encoder, data, size) * len(data)
-            best = min(best, (seconds, f"{label}, batch {size}"))
-            del data
+        _, label, streams, size = min(trials)
+        encoder.model.to(memory_format=formats[label])
+        data = tensors.to(encoder.device).contiguous(memory_format=formats[label])
+        seconds = _time_forward(encoder, data, size, streams) * len(data)
+        del data
     finally:
         encoder.model.to(memory_format=original)
-    return best[0], best[1], nominal
+    return seconds, f"{label}, {'streams of ' if streams else ''}batch {size}", nominal
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -494,7 +526,7 @@ def benchmark_model(name: str, args, client, paths, device) -> dict:
             runs.setdefault("a-gpu", []).append((seconds, memory))
             say("(a-gpu) tutorial loop, GPU", len(paths) / seconds, memory)
         gc.collect()
-        with PeakMemory(device, exclude) as memory:
+        with PeakMemory(device, exclude, workers=device.type == "cuda" or bool(args.workers)) as memory:
             seconds, embeddings = run_pipeline(client, f"b_{tag}", encoder, paths, args.batch_size, args.workers)
         runs.setdefault("b", []).append((seconds, memory))
         say("(b) helpers pipeline", len(paths) / seconds, memory)
@@ -616,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("IMAGE_SEARCH_OFFLINE", "1")
     sys.path.insert(0, str(ROOT))
+    import helpers  # noqa: F401  (before torch, as in the notebooks: see helpers/__init__.py)
     import torch
 
     from helpers.collection import connect
