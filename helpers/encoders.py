@@ -255,9 +255,10 @@ def _start_worker_server(preload: Sequence[str]) -> None:
 
 
 def cpu_micro_batch() -> int:
-    """How many images the model sees at once on a CPU: 4 per core, 8 to 64. Small batches keep the
-    activations in the CPU caches; on 2 cores, images/s against batch size 64 (channels_last):
-    ResNet-34 1.15x at 8, ResNet-50 1.5x at 4-8, CLIP ViT-B/32 1.2x at 8-16."""
+    """How many images `Encoder.forward` gives the model at once on a CPU when it runs on all cores (a
+    batch larger than a stream's): 4 per core, 8 to 64. Small batches keep the activations in the CPU
+    caches; on 2 cores, images/s against batch size 64 (channels_last): ResNet-34 1.15x at 8, ResNet-50
+    1.5x at 4-8, CLIP ViT-B/32 1.2x at 8-16."""
     return min(64, max(8, 4 * _cores()))
 
 
