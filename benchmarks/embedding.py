@@ -323,12 +323,8 @@ def bare_forward(encoder, batch):
 def _time_forward(encoder, data, batch_size: int, streams: bool = False) -> float:
     """Seconds per image of the bare forward over `data` in batches of `batch_size` (after a warm-up): one
     call after the other on all torch threads, or with `streams` as the pipeline runs on a CPU,
-    `cpu_streams()` threads at once with their share of the torch threads each."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import torch
-
-    from helpers.encoders import cpu_streams
+    in its `stream_pool()`."""
+    from helpers.encoders import cpu_streams, stream_pool
 
     starts = range(0, len(data), batch_size)
     run = lambda first: bare_forward(encoder, data[first:first + batch_size])  # noqa: E731
@@ -342,17 +338,11 @@ def _time_forward(encoder, data, batch_size: int, streams: bool = False) -> floa
             run(first)
         _sync(encoder.device)
         return (time.perf_counter() - start) / len(data)
-    threads = torch.get_num_threads()
-    count, each = cpu_streams()
-    try:
-        with ThreadPoolExecutor(count, initializer=torch.set_num_threads, initargs=(each,)) as pool:
-            list(pool.map(run, warm_up * count))
-            start = time.perf_counter()
-            list(pool.map(run, starts))
-            seconds = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
-    return seconds / len(data)
+    with stream_pool() as pool:
+        list(pool.map(run, warm_up * cpu_streams()[0]))
+        start = time.perf_counter()
+        list(pool.map(run, starts))
+        return (time.perf_counter() - start) / len(data)
 
 
 def run_ceiling(encoder, tensors, batch_size: int) -> tuple[float, str, float]:

@@ -24,7 +24,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import closing, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -244,6 +244,23 @@ def cpu_streams() -> tuple[int, int]:
     return streams, threads // streams
 
 
+@contextmanager
+def stream_pool() -> Iterator[ThreadPoolExecutor]:
+    """A pool of `cpu_streams()` threads, each running torch with its share of the threads.
+
+    torch.set_num_threads sizes the calling thread's OpenMP team (the main thread's stays as it is) and
+    sets a process-wide default for new threads, restored when the pool is done.
+    """
+    streams, threads_each = cpu_streams()
+    threads = torch.get_num_threads()
+    try:
+        with ThreadPoolExecutor(streams, thread_name_prefix="embed", initializer=torch.set_num_threads,
+                                initargs=(threads_each,)) as pool:
+            yield pool
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _start_worker_server(preload: Sequence[str]) -> None:
     """Start the forkserver now: its imports (torch, torchvision: seconds) then overlap with loading the
     model instead of delaying the first `embed_images` that uses worker processes."""
@@ -314,8 +331,6 @@ class Encoder:
         """(indices, vectors, failed) per `STREAM_BATCH` images, in order, from `cpu_streams()` threads that
         each decode their images and run the model on them (see `cpu_streams`)."""
         dataset = _ImageFiles(items, self._split or self.preprocess, self.min_side)
-        streams, threads_each = cpu_streams()
-        threads = torch.get_num_threads()
 
         def embed(start: int) -> tuple:
             indices, batch, failed = _collate([dataset[index] for index in _span(start, STREAM_BATCH, len(dataset))])
@@ -323,17 +338,11 @@ class Encoder:
 
         starts = range(0, len(items), STREAM_BATCH)
         jobs = ([functools.partial(embed, start)] for start in starts)
-        # torch.set_num_threads sizes the calling thread's OpenMP team (the main thread's stays as it is)
-        # and sets a process-wide default for new threads, restored at the end. Every job is submitted at
-        # once (a job holds only its result): a stream never waits for a slower one before it goes on.
-        try:
-            with ThreadPoolExecutor(streams, thread_name_prefix="embed", initializer=torch.set_num_threads,
-                                    initargs=(threads_each,)) as pool, \
-                    closing(_in_order(pool, jobs, len(starts))) as results:
-                for (result,) in results:
-                    yield result
-        finally:
-            torch.set_num_threads(threads)
+        # Every job is submitted at once (a job holds only its result): a stream never waits for a slower
+        # one before it goes on.
+        with stream_pool() as pool, closing(_in_order(pool, jobs, len(starts))) as results:
+            for (result,) in results:
+                yield result
 
     def _embedded(self, items: list, batch_size: int, num_workers: int | None) -> Iterator[tuple]:
         """(indices, vectors, failed) in order: streams on a CPU by default, otherwise batches decoded
