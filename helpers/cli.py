@@ -15,6 +15,7 @@ from pathlib import Path
 from . import config
 
 MODELS = ("resnet34", "resnet50", "clip")
+PRECISIONS = ("float32", "bfloat16", "float16")  # helpers.encoders.PRECISIONS, named here without importing torch
 DEFAULT_COLLECTION = "images"
 
 
@@ -30,7 +31,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     images_below(args.folder)  # an empty or wrong folder is reported before the model loads
     client = _client(args)
-    encoder = load_encoder(args.model)
+    encoder = load_encoder(args.model, precision=args.precision)
     report = index_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
                           recreate=args.recreate)
     print(report.summary())
@@ -69,7 +70,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.text is not None and base != CLIP:
         raise CollectionError(f"Collection '{args.collection}' holds {base} image vectors, which cannot be searched "
                               "with text. Index the folder with --model clip for text queries.")
-    encoder = load_encoder(base)
+    encoder = load_encoder(base, precision=args.precision)
     vector = encoder.embed_text(args.text) if args.text is not None else encoder.embed_image(args.image)
     hits = search(client, args.collection, vector, top_k=args.top_k)
     if args.json:
@@ -86,7 +87,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     from .indexing import index_folder
 
-    encoder = load_encoder(args.model)
+    encoder = load_encoder(args.model, precision=args.precision)
     with tempfile.TemporaryDirectory() as folder:
         client = connect(str(Path(folder) / "evaluate.db"))
         index_folder(client, "evaluate", encoder, args.train, progress=False)
@@ -125,12 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--token", default=None, help=f"token for a server or Zilliz Cloud (default ${config.TOKEN_ENV})")
         sub.add_argument("--collection", default=DEFAULT_COLLECTION, help="collection name (default %(default)s)")
 
+    def with_precision(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--precision", choices=PRECISIONS, default=None,
+                         help="what the model computes in (default float16 on a GPU, float32 on a CPU; "
+                              "bfloat16 is 2-3x faster on CPUs with AMX)")
+
     index = commands.add_parser("index", help="embed every image below FOLDER and insert it")
     index.add_argument("folder", type=Path)
     with_db(index)
     index.add_argument("--model", default="resnet34", choices=MODELS)
     index.add_argument("--batch-size", type=int, default=64)
     index.add_argument("--recreate", action="store_true", help="drop the collection first")
+    with_precision(index)
     index.set_defaults(run=cmd_index)
 
     find = commands.add_parser("search", help="search with an image or a text (CLIP collections)")
@@ -140,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_db(find)
     find.add_argument("--top-k", type=int, default=10)
     find.add_argument("--json", action="store_true", help="print only a JSON list of {path, distance}")
+    with_precision(find)
     find.set_defaults(run=cmd_search)
 
     score = commands.add_parser("evaluate", help="precision@k and mAP@k of TEST queries against TRAIN")
@@ -147,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--test", type=Path, required=True)
     score.add_argument("--model", default="resnet34", choices=MODELS)
     score.add_argument("--k", type=int, default=10)
+    with_precision(score)
     score.set_defaults(run=cmd_evaluate)
 
     fetch = commands.add_parser("download", help="fetch datasets and model weights into their caches")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE
 
@@ -39,6 +40,20 @@ def test_an_indexed_image_finds_itself_first(indexed):
     assert [set(hit) for hit in hits] == [{"path", "distance"}] * 4
     assert hits[0]["path"] == str(image) and hits[0]["distance"] == pytest.approx(1.0, abs=1e-4)
     assert [hit["distance"] for hit in hits] == sorted((hit["distance"] for hit in hits), reverse=True)
+
+
+def test_a_bfloat16_query_finds_the_image_in_a_float32_collection_and_float16_needs_a_gpu(indexed):
+    db, train = indexed
+    image = train / "castle" / sorted(os.listdir(train / "castle"))[1]
+    result = cli("search", str(image), "--db", str(db), "--json", "--precision", "bfloat16")
+    assert result.returncode == 0, result.stderr
+    hit = json.loads(result.stdout)[0]
+    assert hit["path"] == str(image) and hit["distance"] == pytest.approx(1.0, abs=1e-3)
+    if torch.cuda.is_available():
+        return  # float16 is the GPU's default there
+    refused = cli("search", str(image), "--db", str(db), "--precision", "float16")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("error: precision 'float16' runs on a GPU only") and "bfloat16" in refused.stderr
 
 
 def test_rows_keep_the_folder_as_given(indexed, tmp_path):

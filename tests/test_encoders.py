@@ -153,3 +153,45 @@ def test_an_error_in_a_stream_reaches_the_caller_and_the_threads_are_given_back(
         resnet34.embed_images([*GALLERY[:6], 42])  # not a path or an image: a bug, not a bad file
     assert torch.get_num_threads() == threads
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("embed")]
+
+
+def test_bfloat16_on_a_cpu_runs_the_model_in_bfloat16_and_gives_unit_float32_vectors_near_float32(resnet34,
+                                                                                                 monkeypatch):
+    monkeypatch.setenv("IMAGE_SEARCH_OFFLINE", "1")
+    fast = load_encoder("resnet34", device="cpu", precision="bfloat16")
+    assert (resnet34.precision, fast.precision) == ("float32", "bfloat16") and "bfloat16" in repr(fast)
+    assert fast.model.conv1.weight.dtype == torch.bfloat16 and fast.model.bn1.weight.dtype == torch.float32
+    dtypes = []
+    fast.model.conv1.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
+    many = fast.embed_images(GALLERY[:8]).vectors  # streams: the model runs in their threads
+    one = fast.embed_image(GALLERY[0])
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    reference = resnet34.embed_images(GALLERY[:8]).vectors
+    assert many.dtype == one.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(many, axis=1), 1.0, atol=1e-5)
+    cosines = (many * reference).sum(axis=1)
+    assert cosines.min() > 0.999 and not np.array_equal(many, reference)
+    assert float(one @ reference[0]) > 0.999
+
+
+def test_bfloat16_clip_stays_in_the_space_of_float32_clip(clip_encoder, monkeypatch):
+    monkeypatch.setenv("IMAGE_SEARCH_OFFLINE", "1")
+    fast = load_encoder("clip", device="cpu", precision="bfloat16")
+    texts = ["a white dog", "a red car on a street"]
+    cosines = (fast.embed_texts(texts) * clip_encoder.embed_texts(texts)).sum(axis=1)
+    assert cosines.min() > 0.999
+    assert float(fast.embed_image(GALLERY[1]) @ clip_encoder.embed_image(GALLERY[1])) > 0.999
+
+
+@pytest.mark.parametrize("precision, says", [("float16", "on a CPU use .bfloat16."),
+                                             ("half", "one of 'float32', 'bfloat16', 'float16'")])
+def test_a_precision_the_device_cannot_run_is_refused_before_anything_loads(precision, says):
+    with pytest.raises(ValueError, match=says):
+        load_encoder("no_such_model", device="cpu", precision=precision)  # the model name is never looked up
+
+
+def test_the_cli_offers_the_precisions_the_encoders_know():
+    from helpers.cli import PRECISIONS as CLI_PRECISIONS
+    from helpers.encoders import PRECISIONS
+
+    assert CLI_PRECISIONS == tuple(PRECISIONS)
