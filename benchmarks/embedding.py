@@ -10,7 +10,7 @@ For each model, on the same images in one run:
   (b) pipeline  `Encoder.embed_images` (on a CPU: one stream per core that decodes a few images and
                 runs the model on them; on a GPU: batches decoded by worker processes) plus
                 `helpers.collection.insert` in batches, timed from the call to the flushed insert.
-  (c) ceiling   the bare model forward (inference mode, autocast on CUDA) on tensors decoded,
+  (c) ceiling   the bare model forward (inference mode, the encoder's autocast) on tensors decoded,
                 preprocessed and moved to the device beforehand: no decoding, no copies, no
                 database. At the fastest of every way tried: memory format, batch size up to
                 --batch-size, and on a CPU also the pipeline's streams (one model call per core at a
@@ -27,6 +27,10 @@ set IMAGE_SEARCH_OFFLINE=0 to time the real pretrained weights.
     python benchmarks/embedding.py                              # CPU, three models, 240 images
     python benchmarks/embedding.py --device cuda --images 1000  # GPU (autocast)
     python benchmarks/embedding.py --models resnet34 --images 120 --batch-size 32
+    python benchmarks/embedding.py --precision bfloat16         # (b), (c) and queries in bfloat16
+
+--precision sets what the encoder computes in (b), (c) and the queries (`load_encoder(precision=...)`);
+(a) is always the tutorial's float32.
 """
 
 from __future__ import annotations
@@ -489,8 +493,9 @@ def benchmark_model(name: str, args, client, paths, device) -> dict:
     print(f"\n== {name} ==", flush=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        encoder = load_encoder(name, device)
+        encoder = load_encoder(name, device, precision=args.precision)
         tutorial, tutorial_forward, tutorial_preprocess = tutorial_model(name)
+    result["precision"] = encoder.precision
     exclude = milvus_pids()
     tag = name.replace("-", "_").replace("/", "_")
 
@@ -568,7 +573,7 @@ def print_tables(results: list[dict], args, device, paths_info: str) -> None:
     gpu = device.type == "cuda"
     print("\n" + "=" * 100)
     print(f"Embedding throughput, {paths_info}, batch size {args.batch_size}, "
-          f"best of {args.repeats} run(s) each")
+          f"best of {args.repeats} run(s) each; (b), (c) and queries in {results[0]['precision']}")
     columns = ["model", "(a) img/s"] + (["(a-gpu)"] if gpu else []) + ["(b) img/s", "(c) img/s", "b/a"]
     columns += (["b/a-gpu"] if gpu else []) + ["b/c", "RSS a MB", "RSS b MB", "workers MB", "RSS c MB", "others %"]
     columns += ["GPU b MB", "GPU c MB"] if gpu else []
@@ -621,6 +626,9 @@ def print_tables(results: list[dict], args, device, paths_info: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(ROOT))
+    from helpers.cli import PRECISIONS  # no torch yet: helpers loads faiss first (see helpers/__init__.py)
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS),
@@ -634,11 +642,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=40, help="timed queries per kind (default 40)")
     parser.add_argument("--repeats", type=int, default=1, help="repeat (a), (b), (c) and keep the best (default 1)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="what the encoder computes in (default: float16 on a GPU, float32 on a CPU)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("IMAGE_SEARCH_OFFLINE", "1")
-    sys.path.insert(0, str(ROOT))
-    import helpers  # noqa: F401  (before torch, as in the notebooks: see helpers/__init__.py)
     import torch
 
     from helpers.collection import connect
