@@ -360,14 +360,12 @@ def run_ceiling(encoder, tensors, batch_size: int) -> tuple[float, str, float]:
     """
     import torch
 
-    from helpers.encoders import STREAM_BATCH
-
     formats = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
     micro = min(encoder.micro_batch or batch_size, batch_size)
     sizes = sorted({batch_size, micro, *(size for size in (1, 4, 8, 16, 32) if size < batch_size)})
     ways = [(False, size) for size in sizes]
     if encoder.device.type == "cpu":
-        ways += [(True, size) for size in sorted({1, 2, STREAM_BATCH, 8}) if size <= batch_size]
+        ways += [(True, size) for size in sorted({1, 2, 4, 8, encoder.stream_batch}) if size <= batch_size]
     sample = tensors[:max(32, batch_size)]
     original = encoder.memory_format
     nominal = float("nan")
