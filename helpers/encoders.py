@@ -312,11 +312,23 @@ class Encoder:
         self.micro_batch = cpu_micro_batch() if device.type == "cpu" else None
         self.stream_batch = stream_batch
         self._split = _split_preprocess(preprocess)
-        self.precision = resolve_precision(None, device)  # see load_encoder
+        self._precision = resolve_precision(None, device)
         self.model_id = name  # what a collection records; marks offline stand-in weights (see load_encoder)
 
     def __repr__(self) -> str:
         return f"Encoder({self.name!r}, dim={self.dim}, device={self.device.type}, precision={self.precision})"
+
+    @property
+    def precision(self) -> str:
+        """What the model computes in: a name in `PRECISIONS`, fixed when the encoder loads."""
+        return self._precision
+
+    def _compute_in(self, precision: str) -> None:
+        """Compute in `precision` from now on (see `load_encoder`); on a CPU, bfloat16 converts weights."""
+        self._precision = resolve_precision(precision, self.device)
+        if precision == "bfloat16" and self.device.type == "cpu":
+            for module in filter(None, (self.model, self.text_model)):
+                _bfloat16_weights(module)
 
     def _autocast(self):
         dtype = PRECISIONS[self.precision]
@@ -516,10 +528,7 @@ def load_encoder(model: str = "resnet34", device: str | torch.device | None = No
             encoder = _clip_encoder(device)
         else:
             encoder = _timm_encoder(model, device)
-    encoder.precision = precision
-    if precision == "bfloat16" and device.type == "cpu":
-        for module in filter(None, (encoder.model, encoder.text_model)):
-            _bfloat16_weights(module)
+    encoder._compute_in(precision)
     if config.is_offline():
         encoder.model_id = f"{encoder.name}{config.STANDIN_SUFFIX}"
     if device.type == "cuda":

@@ -161,6 +161,8 @@ def test_bfloat16_on_a_cpu_runs_the_model_in_bfloat16_and_gives_unit_float32_vec
     fast = load_encoder("resnet34", device="cpu", precision="bfloat16")
     assert (resnet34.precision, fast.precision) == ("float32", "bfloat16") and "bfloat16" in repr(fast)
     assert fast.model.conv1.weight.dtype == torch.bfloat16 and fast.model.bn1.weight.dtype == torch.float32
+    with pytest.raises(AttributeError):
+        fast.precision = "float32"  # the weights are bfloat16 now: fixed when the encoder loads
     dtypes = []
     fast.model.conv1.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
     many = fast.embed_images(GALLERY[:8]).vectors  # streams: the model runs in their threads
