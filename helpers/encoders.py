@@ -324,10 +324,13 @@ class Encoder:
         return self._precision
 
     def _compute_in(self, precision: str) -> None:
-        """Compute in `precision` from now on (see `load_encoder`); on a CPU, bfloat16 converts weights."""
+        """Compute in `precision` from now on (see `load_encoder`). Its weights start from float32 (CLIP
+        loads in float16 on a GPU, for float16 autocast); on a CPU, bfloat16 then converts some of them."""
         self._precision = resolve_precision(precision, self.device)
-        if precision == "bfloat16" and self.device.type == "cpu":
-            for module in filter(None, (self.model, self.text_model)):
+        for module in filter(None, (self.model, self.text_model)):
+            if precision != "float16":
+                module.float()
+            if precision == "bfloat16" and self.device.type == "cpu":
                 _bfloat16_weights(module)
 
     def _autocast(self):
