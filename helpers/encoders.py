@@ -324,9 +324,10 @@ class Encoder:
         return self._precision
 
     def _compute_in(self, precision: str) -> None:
-        """Compute in `precision` from now on (see `load_encoder`). Its weights start from float32 (CLIP
-        loads in float16 on a GPU, for float16 autocast); on a CPU, bfloat16 then converts some of them."""
-        self._precision = resolve_precision(precision, self.device)
+        """Compute in `precision`, as `resolve_precision` gave it, from now on (see `load_encoder`). The
+        weights start from float32 (CLIP loads in float16 on a GPU, for float16 autocast); on a CPU, bfloat16
+        then converts some of them."""
+        self._precision = precision
         for module in filter(None, (self.model, self.text_model)):
             if precision != "float16":
                 module.float()
