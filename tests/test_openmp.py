@@ -36,3 +36,18 @@ def test_importing_helpers_first_keeps_faiss_off_torchs_openmp_runtime():
 def test_without_it_faiss_shares_torchs_runtime(first):
     """What the import in helpers/__init__.py prevents: torch's setting changes faiss's too."""
     assert faiss_threads_after_torch_asks_for_one(first) == 1
+
+
+def import_warnings(code: str) -> str:
+    run = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=config.PROJECT_ROOT)
+    assert run.returncode == 0, run.stderr
+    return run.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runtimes are shared through Linux's global symbols")
+def test_importing_helpers_after_torch_warns_with_what_to_do():
+    stderr = import_warnings("import torch\nfrom helpers.collection import connect")
+    assert "RuntimeWarning: torch was imported before helpers" in stderr
+    assert "restart the kernel (or the script) with `import helpers` first" in stderr
+    assert "torch was imported before helpers" not in import_warnings("import helpers\nimport torch")
