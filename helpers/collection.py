@@ -31,6 +31,10 @@ MAX_TOP_K = 16384
 INSERT_BATCH = 512
 # gRPC, unlike curl or Go, sends even calls to 127.0.0.1 through HTTP(S)_PROXY when one is set; local needs none.
 NO_PROXY = {"grpc_options": {"grpc.enable_http_proxy": 0}}
+# Milvus Lite serves from this process. pymilvus pings every 10 s, even when idle; after 30 s of quiet Lite
+# hangs up ("too_many_pings", logged on stderr) and the next call first reconnects. Locally, no pings.
+LITE_OPTIONS = {"grpc_options": {**NO_PROXY["grpc_options"], "grpc.keepalive_time_ms": 2**31 - 1,
+                                 "grpc.keepalive_permit_without_calls": 0}}
 
 
 class CollectionError(RuntimeError):
@@ -98,7 +102,7 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
     lite_logger.propagate = False  # its start-up traceback is turned into the sentence below instead
     lite_logger.addHandler(causes)
     try:
-        return MilvusClient(uri=str(path), **NO_PROXY)  # Lite serves on 127.0.0.1 too
+        return MilvusClient(uri=str(path), **LITE_OPTIONS)
     except ConnectionConfigException as error:
         if any(type(cause).__name__ == "DataDirLockedError" for cause in causes.exceptions):
             raise CollectionError(
