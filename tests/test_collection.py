@@ -68,7 +68,6 @@ def test_after_disconnect_another_process_can_open_the_file(tmp_path):
     assert result.stdout.strip() == "8"
 
 
-
 IDLE_CLIENT = """
 import sys, time
 from helpers.collection import connect, create_quick, search

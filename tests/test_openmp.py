@@ -21,11 +21,16 @@ print(faiss.omp_get_max_threads())
 """
 
 
-def faiss_threads_after_torch_asks_for_one(first: str) -> int:
-    run = subprocess.run([sys.executable, "-c", PROBE.format(first=first)], capture_output=True, text=True,
-                         timeout=120, cwd=config.PROJECT_ROOT, env={**os.environ, "OMP_NUM_THREADS": "2"})
+def fresh_interpreter(code: str, *options: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` in a new Python, from the project's folder; it must succeed."""
+    run = subprocess.run([sys.executable, *options, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=config.PROJECT_ROOT, env={**os.environ, **env})
     assert run.returncode == 0, run.stderr
-    return int(run.stdout.split()[-1])
+    return run
+
+
+def faiss_threads_after_torch_asks_for_one(first: str) -> int:
+    return int(fresh_interpreter(PROBE.format(first=first), OMP_NUM_THREADS="2").stdout.split()[-1])
 
 
 def test_importing_helpers_first_keeps_faiss_off_torchs_openmp_runtime():
@@ -39,10 +44,7 @@ def test_without_it_faiss_shares_torchs_runtime(first):
 
 
 def import_warnings(code: str) -> str:
-    run = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=config.PROJECT_ROOT)
-    assert run.returncode == 0, run.stderr
-    return run.stderr
+    return fresh_interpreter(code, "-W", "default").stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runtimes are shared through Linux's global symbols")
