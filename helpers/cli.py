@@ -43,6 +43,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from .collection import MAX_TOP_K, CollectionError, collection_model, require_collection, search
     from .images import load_rgb
+    from .results import hit_path
 
     # Mistakes in the query are reported before the model loads, which takes seconds.
     if not 1 <= args.top_k <= MAX_TOP_K:
@@ -74,10 +75,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     vector = encoder.embed_text(args.text) if args.text is not None else encoder.embed_image(args.image)
     hits = search(client, args.collection, vector, top_k=args.top_k)
     if args.json:
-        print(json.dumps([{"path": hit.path, "distance": hit.distance} for hit in hits]))
+        print(json.dumps([{"path": hit_path(hit), "distance": hit["distance"]} for hit in hits]))
     else:
         for rank, hit in enumerate(hits, 1):
-            print(f"{rank:3d}  {hit.distance:8.4f}  {hit.path}")
+            print(f"{rank:3d}  {hit['distance']:8.4f}  {hit_path(hit)}")
     return 0
 
 

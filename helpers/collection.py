@@ -14,7 +14,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,9 +24,9 @@ from pymilvus import DataType, MilvusClient, MilvusException
 from pymilvus.exceptions import ConnectionConfigException
 
 from . import config
+from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
-PATH_FIELDS = ("filepath", "filename")
 MAX_TOP_K = 16384
 INSERT_BATCH = 512
 # gRPC, unlike curl or Go, sends even calls to 127.0.0.1 through HTTP(S)_PROXY when one is set; local needs none.
@@ -39,16 +39,6 @@ LITE_OPTIONS = {"grpc_options": {**NO_PROXY["grpc_options"], "grpc.keepalive_tim
 
 class CollectionError(RuntimeError):
     """A Milvus problem explained in words: what is wrong and what to do."""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result: the image path, its distance (or similarity), and any other stored fields."""
-
-    path: str
-    distance: float
-    id: Any = None
-    fields: dict = field(default_factory=dict)
 
 
 def is_server(uri: str) -> bool:
@@ -67,14 +57,22 @@ def is_loopback(uri: str) -> bool:
         return False
 
 
+def connection_options(uri: str) -> dict:
+    """gRPC settings for `MilvusClient(uri, **connection_options(uri))`: no proxy and no idle pings for a Lite
+    file, no proxy for a server on this machine, pymilvus's defaults for anything across a network."""
+    if not is_server(uri):
+        return LITE_OPTIONS
+    return NO_PROXY if is_loopback(uri) else {}
+
+
 def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0) -> MilvusClient:
-    """Open Milvus: a Lite file path, a server URI, or Zilliz Cloud with a token (defaults from MILVUS_URI/TOKEN)."""
+    """A `MilvusClient` for a Lite file path, a server URI, or Zilliz Cloud with a token (defaults from
+    MILVUS_URI/TOKEN), with each failure a person can fix turned into a `CollectionError` that says what to do."""
     uri = uri or config.milvus_uri()
     token = config.milvus_token() if token is None else token
     if is_server(uri):
         try:
-            options = NO_PROXY if is_loopback(uri) else {}
-            return MilvusClient(uri=uri, token=token, timeout=timeout, **options)
+            return MilvusClient(uri=uri, token=token, timeout=timeout, **connection_options(uri))
         except MilvusException as error:
             raise CollectionError(
                 f"The Milvus server at {uri} did not answer within {timeout:g} s ({error.message}). Start it, check "
@@ -102,7 +100,7 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
     lite_logger.propagate = False  # its start-up traceback is turned into the sentence below instead
     lite_logger.addHandler(causes)
     try:
-        return MilvusClient(uri=str(path), **LITE_OPTIONS)
+        return MilvusClient(uri=str(path), **connection_options(str(path)))
     except ConnectionConfigException as error:
         if any(type(cause).__name__ == "DataDirLockedError" for cause in causes.exceptions):
             raise CollectionError(
@@ -322,10 +320,6 @@ def count(client: MilvusClient, name: str) -> int:
     return int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
 
-def _path_of(entity: dict) -> str:
-    return next((str(entity[key]) for key in PATH_FIELDS if key in entity), "")
-
-
 # Layouts of loaded collections, per client: a query then costs one call, not four. An entry is dropped
 # when the collection is created or dropped through this module, and whenever a search with it fails.
 _layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -344,10 +338,11 @@ def _layout(client: MilvusClient, name: str) -> _Layout:
 
 def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float], top_k: int = 10, *,
            filter: str = "", output_fields: Iterable[str] = PATH_FIELDS, search_params: dict | None = None,
-           anns_field: str | None = None) -> list[Hit] | list[list[Hit]]:
-    """Search with one vector (returns its hits) or a batch of vectors (one list of hits per vector).
+           anns_field: str | None = None) -> list[dict] | list[list[dict]]:
+    """`client.search` for the CLI and the demo app: one vector gives its hits, a batch one list per vector.
 
-    Hits come best first; there are fewer than `top_k` when the collection or the filter has fewer rows.
+    Hits are pymilvus's own (`id`, `distance`, `entity`), best first; fewer than `top_k` when the collection
+    or the filter has fewer rows. It checks the vector's size against the collection first.
     """
     if not 1 <= top_k <= MAX_TOP_K:
         raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
@@ -363,10 +358,7 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
             _forget(client, name)  # dropped, recreated or released since: look again, then say what is wrong
     if results is None:
         results = _search(client, name, _layout(client, name), *arguments)
-    hits = [
-        [Hit(_path_of(hit["entity"]), float(hit["distance"]), hit["id"], dict(hit["entity"])) for hit in found]
-        for found in results
-    ]
+    hits = [list(found) for found in results]
     hits += [[] for _ in range(len(queries) - len(hits))]  # a server answers an empty collection with no lists
     return hits[0] if single else hits
 

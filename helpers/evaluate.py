@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from pymilvus import MilvusClient
 
-from .collection import Hit, search
+from .collection import search
 from .encoders import Encoder
 from .images import labelled_images
+from .results import hit_label
 
 
 def _relevance(labels: Sequence[str], relevant: str, k: int) -> np.ndarray:
@@ -43,18 +44,13 @@ def average_precision_at_k(labels: Sequence[str], relevant: str, n_relevant: int
     return float((precisions * hits).sum() / min(n_relevant, k))
 
 
-def label_of(path: str | os.PathLike) -> str:
-    """The ground-truth label of an image: the name of its class folder."""
-    return Path(path).parent.name
-
-
 @dataclass
 class QueryResult:
     """One test image, its label, what came back, and its scores."""
 
     query: Path
     label: str
-    hits: list[Hit]
+    hits: list[dict]
     precision: float
     recall: float
     average_precision: float
@@ -118,7 +114,7 @@ def evaluate(client: MilvusClient, name: str, encoder: Encoder, train_dir: str |
     queries = []
     for path, hits in zip(embeddings.sources, results):
         label = labels[path]
-        found = [label_of(hit.path) for hit in hits]
+        found = [hit_label(hit) for hit in hits]
         queries.append(QueryResult(
             path, label, hits, precision_at_k(found, label, k), recall_at_k(found, label, gallery[label], k),
             average_precision_at_k(found, label, gallery[label], k),

@@ -1,6 +1,7 @@
 """Result figures: the query above a grid of 150x150 thumbnails (5 a row), and the one-row-per-query figure.
 
-Every figure is a matplotlib `Figure`, so notebooks show it and tests can inspect or save it.
+They take the hits exactly as `MilvusClient.search` returns them. Every figure is a matplotlib `Figure`,
+so notebooks show it, and a caller saves it (`figure.savefig`) when it wants a file.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
-from .collection import Hit
 from .images import ImageSource, load_rgb
+from .results import hit_label, hit_path
 
 THUMBNAIL = 150
 COLUMNS = 5
@@ -27,20 +28,16 @@ def thumbnail(source: ImageSource, size: int = THUMBNAIL) -> Image.Image:
     return ImageOps.fit(load_rgb(source), (size, size), Image.Resampling.LANCZOS)
 
 
-def _label(path: str) -> str:
-    """The class folder of an image path, a short caption for a thumbnail."""
-    return Path(path).parent.name
-
-
 def _show(axis: Axes, source: ImageSource, title: str) -> None:
     axis.imshow(thumbnail(source))
     axis.set_title(title, fontsize=9)
     axis.axis("off")
 
 
-def show_results(hits: Sequence[Hit], query: ImageSource | None = None, title: str | None = None,
+def show_results(hits: Sequence[dict], query: ImageSource | None = None, title: str | None = None,
                  columns: int = COLUMNS) -> Figure:
-    """The query (an image, or just a title for a text query) above its hits, `columns` thumbnails a row."""
+    """The query (an image, or just a title for a text query) above its hits (one query's list from
+    `client.search`), `columns` thumbnails a row, each captioned with rank, class folder and distance."""
     rows = math.ceil(len(hits) / columns) if hits else 1
     top = 1 if query is not None else 0
     figure = plt.figure(figsize=(columns * INCHES_PER_THUMB, (rows + top) * INCHES_PER_THUMB + 0.4),
@@ -51,7 +48,7 @@ def show_results(hits: Sequence[Hit], query: ImageSource | None = None, title: s
         _show(figure.add_subplot(grid[0, columns // 2]), query, f"Query: {name}")
     for rank, hit in enumerate(hits):
         axis = figure.add_subplot(grid[top + rank // columns, rank % columns])
-        _show(axis, hit.path, f"{rank + 1}. {_label(hit.path)}\n{hit.distance:.3f}")
+        _show(axis, hit_path(hit), f"{rank + 1}. {hit_label(hit)}\n{hit['distance']:.3f}")
     if not hits:
         figure.add_subplot(grid[top, :]).axis("off")
         figure.text(0.5, 0.3, "no results", ha="center")
@@ -60,25 +57,24 @@ def show_results(hits: Sequence[Hit], query: ImageSource | None = None, title: s
     return figure
 
 
-def show_text_results(text: str, hits: Sequence[Hit], columns: int = COLUMNS) -> Figure:
+def show_text_results(text: str, hits: Sequence[dict], columns: int = COLUMNS) -> Figure:
     """The grid of hits for a text query, with the text as the figure's title."""
     return show_results(hits, title=f"Query text: {text!r}", columns=columns)
 
 
-def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[Hit]], search_seconds: float,
-                    save_to: str | Path | None = "search_result.png") -> Figure:
-    """One row per query: the query first (titled with the search time), then its hits titled with distance."""
+def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[dict]],
+                    search_seconds: float) -> Figure:
+    """One row per query: the query first (titled with the search time), then its hits titled with distance;
+    `results` is what one `client.search` with all the queries returned."""
     columns = 1 + max((len(hits) for hits in results), default=0)
     figure, axes = plt.subplots(len(queries), columns, squeeze=False, layout="constrained",
                                 figsize=(columns * INCHES_PER_THUMB, len(queries) * (INCHES_PER_THUMB + 0.3)))
     for row, (query, hits) in enumerate(zip(queries, results)):
-        _show(axes[row][0], query, f"{_label(str(query))}\nsearch {search_seconds * 1000:.1f} ms")
+        _show(axes[row][0], query, f"{Path(query).parent.name}\nsearch {search_seconds * 1000:.1f} ms")
         for column in range(1, columns):
             if column <= len(hits):
                 hit = hits[column - 1]
-                _show(axes[row][column], hit.path, f"{_label(hit.path)}\ndistance {hit.distance:.3f}")
+                _show(axes[row][column], hit_path(hit), f"{hit_label(hit)}\ndistance {hit['distance']:.3f}")
             else:
                 axes[row][column].axis("off")
-    if save_to is not None:
-        figure.savefig(save_to, dpi=100)
     return figure

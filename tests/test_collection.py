@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.collection import connect, count, create_quick, disconnect, search
+from helpers.results import hit_path
 
 VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))[0].astype(np.float32)
 
@@ -23,16 +24,16 @@ def test_one_vector_gives_one_list_and_a_batch_gives_one_list_per_vector(tmp_pat
     fill(client, "c")
     single = search(client, "c", VECTORS[3], top_k=2)
     batch = search(client, "c", VECTORS[:2], top_k=2)
-    assert single[0].path == "img/3.jpg" and single[0].distance > 0.999
-    assert [hits[0].path for hits in batch] == ["img/0.jpg", "img/1.jpg"]
+    assert hit_path(single[0]) == "img/3.jpg" and single[0]["distance"] > 0.999
+    assert [hit_path(hits[0]) for hits in batch] == ["img/0.jpg", "img/1.jpg"]
 
 
 def test_hit_path_is_read_from_filename_or_filepath(tmp_path):
     client = connect(str(tmp_path / "m.db"))
     fill(client, "a", "filename")
     fill(client, "b", "filepath")
-    assert search(client, "a", VECTORS[5], top_k=1)[0].path == "img/5.jpg"
-    assert search(client, "b", VECTORS[5], top_k=1)[0].path == "img/5.jpg"
+    assert hit_path(search(client, "a", VECTORS[5], top_k=1)[0]) == "img/5.jpg"
+    assert hit_path(search(client, "b", VECTORS[5], top_k=1)[0]) == "img/5.jpg"
 
 
 def test_reusing_a_collection_keeps_its_rows(tmp_path):
@@ -54,7 +55,7 @@ def test_a_collection_written_by_another_process_is_searchable_here(tmp_path):
                    check=True, timeout=120)
     client = connect(str(db))
     assert count(client, "c") == 8
-    assert search(client, "c", VECTORS[6], top_k=1)[0].path == "img/6.jpg"
+    assert hit_path(search(client, "c", VECTORS[6], top_k=1)[0]) == "img/6.jpg"
 
 
 def test_after_disconnect_another_process_can_open_the_file(tmp_path):
@@ -76,7 +77,7 @@ create_quick(client, "c", 2, model="test-model")
 client.insert("c", [{"vector": [1.0, 0.0], "filename": "img/0.jpg"}])
 search(client, "c", [1.0, 0.0], top_k=1)
 time.sleep(40)
-print(search(client, "c", [1.0, 0.0], top_k=1)[0].path)
+print(search(client, "c", [1.0, 0.0], top_k=1)[0]["entity"]["filepath"])
 """
 
 

@@ -8,6 +8,7 @@ from helpers.collection import connect, count, search, stored_paths
 from helpers.evaluate import average_precision_at_k, evaluate, precision_at_k, recall_at_k
 from helpers.images import find_images
 from helpers.indexing import index_folder
+from helpers.results import hit_path
 
 from conftest import IMAGENET_SAMPLE
 
@@ -33,7 +34,7 @@ def test_index_folder_stores_every_image_once_with_its_path(tmp_path, resnet34, 
     assert count(client, "images") == 80
     assert stored_paths(client, "images") == {str(path) for path in images}
     for path in images[::20]:
-        assert search(client, "images", resnet34.embed_image(path), top_k=1)[0].path == str(path)
+        assert hit_path(search(client, "images", resnet34.embed_image(path), top_k=1)[0]) == str(path)
 
 
 def test_extra_fields_are_stored(tmp_path, resnet34, train_copy):
@@ -41,7 +42,7 @@ def test_extra_fields_are_stored(tmp_path, resnet34, train_copy):
     index_folder(client, "images", resnet34, train_copy / "goldfish", extra_fields=lambda p: {"label": p.parent.name})
     hits = search(client, "images", resnet34.embed_image(next((train_copy / "goldfish").iterdir())), top_k=3,
                   output_fields=["filepath", "label"])
-    assert {hit.fields["label"] for hit in hits} == {"goldfish"}
+    assert {hit["entity"]["label"] for hit in hits} == {"goldfish"}
 
 
 def test_evaluation_over_the_sample_test_folder(tmp_path, resnet34):
@@ -50,7 +51,7 @@ def test_evaluation_over_the_sample_test_folder(tmp_path, resnet34):
     result = evaluate(client, "images", resnet34, IMAGENET_SAMPLE / "train", IMAGENET_SAMPLE / "test", k=10)
     assert len(result.queries) == 8
     for query in result.queries:
-        labels = [hit.path.split("/")[-2] for hit in query.hits]
+        labels = [hit_path(hit).split("/")[-2] for hit in query.hits]
         assert len(query.hits) == 10
         assert query.precision == pytest.approx(labels.count(query.label) / 10)
         assert query.average_precision == pytest.approx(average_precision_at_k(labels, query.label, 10, 10))

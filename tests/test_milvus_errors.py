@@ -21,6 +21,7 @@ from helpers import config
 from helpers.collection import (MAX_TOP_K, CollectionError, collection_model, connect, count, create_quick,
                                 create_with_schema, insert, require_collection, search)
 from helpers.indexing import index_folder
+from helpers.results import hit_path
 
 DIM = 8
 VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(DIM, DIM)))[0].astype(np.float32)
@@ -227,8 +228,8 @@ def test_top_k_larger_than_the_collection_returns_every_row(tmp_path):
     client = connect(str(tmp_path / "x.db"))
     fill(client, "images", rows=5)
     hits = search(client, "images", VECTORS[2], top_k=100)
-    assert sorted(hit.path for hit in hits) == [f"img/{i}.jpg" for i in range(5)]
-    assert hits[0].path == "img/2.jpg"
+    assert sorted(hit_path(hit) for hit in hits) == [f"img/{i}.jpg" for i in range(5)]
+    assert hit_path(hits[0]) == "img/2.jpg"
     assert [len(found) for found in search(client, "images", VECTORS[:2], top_k=MAX_TOP_K)] == [5, 5]
 
 

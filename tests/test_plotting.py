@@ -8,7 +8,6 @@ matplotlib.use("Agg")
 
 from PIL import Image  # noqa: E402
 
-from helpers.collection import Hit  # noqa: E402
 from helpers.images import find_images  # noqa: E402
 from helpers.plotting import THUMBNAIL, plot_query_rows, show_results, show_text_results, thumbnail  # noqa: E402
 
@@ -17,8 +16,9 @@ from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE  # noqa: E402
 IMAGES = find_images(IMAGENET_SAMPLE / "train")
 
 
-def hits(n: int) -> list[Hit]:
-    return [Hit(str(path), 1 - i / 100) for i, path in enumerate(IMAGES[:n])]
+def hits(n: int) -> list[dict]:
+    """Hits shaped as `MilvusClient.search` returns them."""
+    return [{"id": i, "distance": 1 - i / 100, "entity": {"filename": str(path)}} for i, path in enumerate(IMAGES[:n])]
 
 
 def test_thumbnails_are_150_square_crops():
@@ -46,11 +46,14 @@ def test_text_query_is_the_title_and_a_pil_query_works():
         assert show_results(hits(2), image.copy()).axes[0].get_title() == "Query: your image"
 
 
-def test_query_rows_figure_is_saved(tmp_path):
+def test_query_rows_figure_has_a_row_per_query_and_writes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     queries = find_images(PAINTINGS_SAMPLE / "test_paintings")[:2]
     results = [hits(3), hits(2)]
+    figure = plot_query_rows(queries, results, 0.0123)
+    assert list(tmp_path.iterdir()) == []  # saving is the caller's choice
     target = tmp_path / "search_result.png"
-    figure = plot_query_rows(queries, results, 0.0123, save_to=target)
+    figure.savefig(target)
     axes = figure.axes
     assert len(axes) == 2 * 4
     assert axes[0].get_title().endswith("search 12.3 ms")

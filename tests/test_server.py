@@ -22,6 +22,7 @@ import pytest
 
 from helpers import collection
 from helpers.collection import CollectionError
+from helpers.results import hit_path
 
 from conftest import IMAGENET_SAMPLE, use_dead_proxy
 
@@ -104,10 +105,10 @@ def test_batch_insert_count_and_each_vector_is_its_own_top_hit(client, filled, s
     spec = STYLES[style]
     hits = collection.search(client, name, VECTORS, top_k=5, search_params=spec["search_params"])
     assert len(hits) == ROWS
-    assert [query_hits[0].path for query_hits in hits] == PATHS
+    assert [hit_path(query_hits[0]) for query_hits in hits] == PATHS
     for query_hits in hits:
-        assert query_hits[0].distance == pytest.approx(spec["self_distance"], abs=1e-4)
-        distances = [hit.distance * spec["best_first"] for hit in query_hits]
+        assert query_hits[0]["distance"] == pytest.approx(spec["self_distance"], abs=1e-4)
+        distances = [hit["distance"] * spec["best_first"] for hit in query_hits]
         assert distances == sorted(distances)
 
 
@@ -121,12 +122,12 @@ def test_filtered_search_returns_only_monet(client, filled, style):
                              output_fields=("filepath", "painter"), search_params=STYLES[style]["search_params"])
     for i, query_hits in zip(queries, hits):
         assert len(query_hits) == 10
-        assert {hit.fields["painter"] for hit in query_hits} == {"Monet"}
-        assert all(hit.path.startswith("paintings/Monet/") for hit in query_hits)
+        assert {hit["entity"]["painter"] for hit in query_hits} == {"Monet"}
+        assert all(hit_path(hit).startswith("paintings/Monet/") for hit in query_hits)
         if PAINTERS[i % 3] == "Monet":
-            assert query_hits[0].path == PATHS[i]
+            assert hit_path(query_hits[0]) == PATHS[i]
         else:
-            assert PATHS[i] not in {hit.path for hit in query_hits}
+            assert PATHS[i] not in {hit_path(hit) for hit in query_hits}
 
 
 def test_existing_collection_of_another_dim_or_model_is_refused(client, filled, style):
@@ -161,7 +162,7 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
         batch = range(start, start + 60)
         assert collection.insert(client, name, rows("quick", batch), flush=False) == 60
         hits = collection.search(client, name, VECTORS[start:start + 60], top_k=1)  # first, before any count
-        assert [query_hits[0].path for query_hits in hits] == PATHS[start:start + 60]
+        assert [hit_path(query_hits[0]) for query_hits in hits] == PATHS[start:start + 60]
         assert collection.count(client, name) == start + 60
 
 
