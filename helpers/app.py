@@ -24,7 +24,8 @@ from pymilvus import DataType, MilvusClient, MilvusException
 
 from . import config
 from .cli import query_model
-from .collection import CollectionError, collection_model, connect, search
+from .collection import CollectionError, collection_model, connect, count, require_collection, search
+from .encoders import Encoder, load_encoder
 from .images import ImageError, load_rgb
 from .results import PATH_FIELDS, hit_path, label_of
 
@@ -32,12 +33,14 @@ TOP_K_DEFAULT = 10
 TOP_K_MAX = 100
 MAX_FILE_SIZE = "10mb"
 THUMBNAIL_SIDE = 320
+IVF_NPROBE = 128  # notebook 02's value; Milvus caps it at the index's nlist
 MAX_FILTER_VALUES = 1000  # a scalar field with more distinct values gets no filter menu
 ALL = "(all)"
 SHARE_WARNING = ("Warning: a share link is public. Anyone who has it can search this collection and see its "
                  "images until you stop the app (Ctrl-C).")
-NO_IMAGE = ("No image to search with: upload a photo (JPEG, PNG, WebP, GIF or BMP), take one with the webcam "
-            "or paste one. A file the browser cannot show as an image is not taken.")
+NO_IMAGE = "No image to search with: upload a photo (JPEG, PNG, WebP, GIF or BMP), take one with the webcam or paste one."
+MIN_CROP = 8
+MILVUS_WAIT_S = 6  # how long a search waits for a Milvus server that does not answer
 EXPECTED_ERRORS = (ImageError, ValueError, TypeError, CollectionError)
 CSS = """
 #query-time {min-height: 1.5em}
@@ -62,6 +65,15 @@ def _distinct(client: MilvusClient, collection: str, field: str) -> list[str]:
     return sorted(values) if len(values) <= MAX_FILTER_VALUES else []
 
 
+def _search_params(client: MilvusClient, collection: str) -> dict | None:
+    """Search parameters for the collection's index: IVF indexes search IVF_NPROBE lists, not Milvus's default 8,
+    which misses neighbours (more so behind a filter)."""
+    for index in client.list_indexes(collection):
+        if str(client.describe_index(collection, index).get("index_type", "")).startswith("IVF"):
+            return {"params": {"nprobe": IVF_NPROBE}}
+    return None
+
+
 @dataclass
 class Results:
     """The hits of one query (rank, filepath, label, distance and scalar fields) and where the time went."""
@@ -79,10 +91,8 @@ class Results:
 class Searcher:
     """One collection and the encoder of its model: turns an image or a text into ranked hits."""
 
-    def __init__(self, uri: str, collection: str, token: str | None = None, precision: str | None = None) -> None:
-        from .collection import count, require_collection
-        from .encoders import load_encoder  # imports torch: seconds
-
+    def __init__(self, uri: str, collection: str, token: str | None = None, precision: str | None = None,
+                 encoder: Encoder | None = None) -> None:
         self.uri, self.collection = uri, collection
         self.client = connect(uri, token)
         require_collection(self.client, collection)
@@ -91,7 +101,11 @@ class Searcher:
         self.filter_field = _filter_field(self.client, collection)
         self.filter_values = _distinct(self.client, collection, self.filter_field) if self.filter_field else []
         self.count = count(self.client, collection)
-        self.encoder = load_encoder(self.model, precision=precision)
+        self.search_params = _search_params(self.client, collection)
+        if encoder is not None and encoder.model_id != self.recorded:
+            raise CollectionError(f"Collection '{collection}' was built by {self.recorded}, not by this encoder "
+                                  f"({encoder.model_id}): pass its encoder, or none to load the right one.")
+        self.encoder = encoder or load_encoder(self.model, precision=precision)
 
     @property
     def takes_text(self) -> bool:
@@ -100,8 +114,8 @@ class Searcher:
 
     def describe(self) -> str:
         """What the page searches, in one line."""
-        return (f"Collection **{self.collection}**: {self.count} images, model {self.recorded} "
-                f"({self.encoder.dim}-d), Milvus at `{self.uri}`")
+        return (f"Collection **{self.collection}**: {self.count} images, model {self.recorded}, "
+                f"{self.encoder.dim}-d vectors, Milvus at `{self.uri}`")
 
     def search_image(self, image: Image.Image | str | os.PathLike, top_k: int, value: str = "") -> Results:
         """Hits for an image (a PIL image or a file); a file that is no usable image raises `ImageError`."""
@@ -125,21 +139,38 @@ class Searcher:
         if not 1 <= top_k <= TOP_K_MAX:
             raise ValueError(f"top_k must be between 1 and {TOP_K_MAX}, got {top_k}.")
         start = time.perf_counter()
-        try:
-            if collection_model(self.client, self.collection) != self.recorded:
-                raise CollectionError(
-                    f"Collection '{self.collection}' was rebuilt with another model since the app started. "
-                    "Restart the app to search it."
-                )
-            fields = [*PATH_FIELDS, *([self.filter_field] if self.filter_field else [])]
-            hits = search(self.client, self.collection, vector, top_k=top_k, filter=self._filter(value),
-                          output_fields=fields)
-        except MilvusException as error:
-            raise CollectionError(f"Milvus at {self.uri} did not answer ({error.message}). "
-                                  "Search again when it is back.") from None
+        while True:  # a server that was away answers again once pymilvus has reconnected, within a second or two
+            try:
+                hits = self._hits(vector, top_k, value)
+                break
+            except MilvusException as error:
+                problem, answering = self._explain(error)
+                if answering or time.perf_counter() - start > MILVUS_WAIT_S:
+                    raise problem from None
+                time.sleep(0.5)
         search_s = time.perf_counter() - start
         rows = [self._row(rank, hit) for rank, hit in enumerate(hits, 1)]
         return Results(rows, embed_s * 1000, search_s * 1000)
+
+    def _hits(self, vector: np.ndarray, top_k: int, value: str) -> list[dict]:
+        if collection_model(self.client, self.collection) != self.recorded:
+            raise CollectionError(f"Collection '{self.collection}' was rebuilt with another model since the app "
+                                  "started. Restart the app to search it.")
+        fields = [*PATH_FIELDS, *([self.filter_field] if self.filter_field else [])]
+        return search(self.client, self.collection, vector, top_k=top_k, filter=self._filter(value),
+                      output_fields=fields, search_params=self.search_params)
+
+    def _explain(self, error: MilvusException) -> tuple[CollectionError, bool]:
+        """Why a search failed (the collection is gone, Milvus does not answer, or what Milvus said), and
+        whether Milvus answers."""
+        try:
+            require_collection(self.client, self.collection)
+        except CollectionError as missing:
+            return missing, True
+        except MilvusException:
+            return CollectionError(f"Milvus at {self.uri} did not answer within {MILVUS_WAIT_S} s ({error.message}). "
+                                   "Search again when it is back."), False
+        return CollectionError(f"Milvus could not search collection '{self.collection}': {error.message}"), True
 
     def _filter(self, value: str) -> str:
         if not value or value == ALL:
@@ -182,8 +213,13 @@ class Thumbnails:
         return str(target)
 
 
+def _named(error: Exception, upload: dict) -> str:
+    """The error's message with the upload's temporary path replaced by the file name the user knows."""
+    return str(error).replace(upload["path"], upload.get("orig_name") or "the image")
+
+
 def _caption(hit: dict) -> str:
-    return f"{hit['rank']}. {hit['label']} · {hit['distance']:.4f}"
+    return f"{hit['rank']}. {hit['label']} · {hit['distance']:.3f}"
 
 
 def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
@@ -193,14 +229,28 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
     def show(results: Results) -> tuple[list, str]:
         return [(thumbnails.of(hit["filepath"]), _caption(hit)) for hit in results.hits], results.status()
 
-    def page_image(editor: dict | None, top_k: int, value: str) -> tuple[list, str, str]:
-        image = (editor or {}).get("composite")
-        if image is None:
-            return [], f"**{NO_IMAGE}**", "image"
+    def page_image(image: dict | None, top_k: int, value: str, quiet: bool = False) -> tuple[list, str, str]:
+        if not image or not image.get("path"):
+            return [], "" if quiet else f"**{NO_IMAGE}**", "image"
         try:
-            return *show(searcher.search_image(image, top_k, value)), "image"
+            return *show(searcher.search_image(image["path"], top_k, value)), "image"
         except EXPECTED_ERRORS as error:
-            return [], f"**Could not search:** {error}", "image"
+            return [], f"**Could not search:** {_named(error, image)}", "image"
+
+    def crop(image: dict | None, corner: list | None, event: gr.SelectData) -> tuple:
+        """A click on the query image marks a corner; a second click crops to the box and searches with that."""
+        if not image or not image.get("path"):
+            return gr.skip(), None, gr.skip()
+        x, y = event.index
+        if not corner:
+            return gr.skip(), [x, y], f"Cropping: corner at ({x}, {y}). Click the opposite corner."
+        (left, right), (top, bottom) = sorted((corner[0], x)), sorted((corner[1], y))
+        if right - left < MIN_CROP or bottom - top < MIN_CROP:
+            return gr.skip(), None, f"Cropping: the corners are less than {MIN_CROP} pixels apart; click two again."
+        try:
+            return load_rgb(image["path"]).crop((left, top, right + 1, bottom + 1)), None, ""
+        except ImageError as error:
+            return gr.skip(), None, f"**Could not crop:** {_named(error, image)}"
 
     def page_text(text: str, top_k: int, value: str) -> tuple[list, str, str]:
         try:
@@ -208,11 +258,11 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
         except EXPECTED_ERRORS as error:
             return [], f"**Could not search:** {error}", "text"
 
-    def again(mode: str, editor: dict | None, text: str, top_k: int, value: str) -> tuple[list, str, str]:
+    def again(mode: str, image: dict | None, text: str, top_k: int, value: str) -> tuple[list, str, str]:
         if mode == "text":
             return page_text(text, top_k, value)
         if mode == "image":
-            return page_image(editor, top_k, value)
+            return page_image(image, top_k, value)
         return [], "", mode
 
     def api_image(image: dict | None, top_k: float, value: str) -> list[dict]:
@@ -222,7 +272,7 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
         try:
             return searcher.search_image(image["path"], top_k, value).hits
         except EXPECTED_ERRORS as error:
-            raise gr.Error(str(error).replace(image["path"], image.get("orig_name") or "the image")) from None
+            raise gr.Error(_named(error, image)) from None
 
     def api_text(text: str, top_k: float, value: str) -> list[dict]:
         """Search with a text (CLIP collections); returns the hits, best first."""
@@ -237,14 +287,12 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
             gr.Markdown(config.OFFLINE_NOTICE)
         if share:
             gr.Markdown(SHARE_WARNING, elem_id="share-warning")
-        mode = gr.State("")
+        mode, corner = gr.State(""), gr.State(None)
         with gr.Row():
             with gr.Column(scale=2):
-                query = gr.ImageEditor(
-                    label="Query image: upload, webcam or paste, then crop", type="pil", image_mode="RGB",
-                    sources=("upload", "webcam", "clipboard"), transforms=("crop",), brush=False, eraser=False,
-                    layers=False, height=360, elem_id="query-image",
-                )
+                query = gr.Image(label="Query image: upload, webcam or paste; click two corners to crop",
+                                 type="filepath", sources=["upload", "webcam", "clipboard"], format="png", height=360,
+                                 elem_id="query-image")
                 image_button = gr.Button("Search with the image", variant="primary", elem_id="search-image")
                 with gr.Row(visible=searcher.takes_text):
                     text = gr.Textbox(label="or describe it", placeholder="a white dog", scale=3,
@@ -257,12 +305,16 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
                                     visible=bool(searcher.filter_values), elem_id="filter")
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="query-time")
-                gallery = gr.Gallery(label="Results: rank, label (class folder), distance", columns=5, height=640,
+                gallery = gr.Gallery(label="Results: rank, label (class folder), distance", columns=4, height=600,
                                      object_fit="cover", elem_id="results")
         outputs = [gallery, status, mode]
-        common = dict(concurrency_id="search", api_visibility="private")
+        # preprocess=False: the page gets the uploaded file's path (Gradio checks it is an upload) and load_rgb
+        # says what is wrong with a bad file; the query's pixels stay exactly those of the file.
+        common = dict(concurrency_id="search", api_visibility="private", preprocess=False)
         image_button.click(page_image, [query, top_k, value], outputs, **common)
-        query.upload(page_image, [query, top_k, value], outputs, **common)
+        query.change(lambda image, k, v: page_image(image, k, v, quiet=True), [query, top_k, value], outputs,
+                     **common)  # after an upload, a webcam shot, a paste, a crop, or the image cleared
+        query.select(crop, [query, corner], [query, corner, status], api_visibility="private", preprocess=False)
         text_button.click(page_text, [text, top_k, value], outputs, **common)
         text.submit(page_text, [text, top_k, value], outputs, **common)
         top_k.release(again, [mode, query, text, top_k, value], outputs, **common)
@@ -283,10 +335,11 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
 
 def launch(uri: str | None = None, collection: str = "images", *, token: str | None = None, host: str = "127.0.0.1",
            port: int | None = None, share: bool | None = None, precision: str | None = None,
-           block: bool = False) -> gr.Blocks:
+           encoder: Encoder | None = None, block: bool = False) -> gr.Blocks:
     """Start the page for `collection`: inline in JupyterLab, with a public link on Colab (Gradio's defaults),
-    bound to `host`. With `block=True` it serves until Ctrl-C, as `python -m helpers app` does."""
-    searcher = Searcher(uri or config.milvus_uri(), collection, token=token, precision=precision)
+    bound to `host`. A notebook passes its `encoder` to load no second copy. With `block=True` it serves
+    until Ctrl-C, as `python -m helpers app` does."""
+    searcher = Searcher(uri or config.milvus_uri(), collection, token=token, precision=precision, encoder=encoder)
     shared = share if share is not None else _in_colab()
     if shared:
         print(SHARE_WARNING, file=sys.stderr)

@@ -40,8 +40,28 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def query_model(client, collection: str) -> str:
+    """The model that built `collection`, without the stand-in mark; a `CollectionError` when a query embedded
+    now could not match its vectors (no model recorded, or built with the other offline setting)."""
+    from .collection import CollectionError, collection_model
+
+    model = collection_model(client, collection)
+    if model is None:
+        raise CollectionError(f"Collection '{collection}' does not record which model built it; "
+                              "rebuild it with `python -m helpers index --recreate`.")
+    base = model.removesuffix(config.STANDIN_SUFFIX)
+    if (base != model) != config.is_offline():
+        built = "offline, with random stand-in weights" if base != model else "with pretrained weights"
+        raise CollectionError(
+            f"Collection '{collection}' was built {built}, but {config.OFFLINE_ENV} is "
+            f"{'off' if base != model else 'on'} now, so the query would not match its vectors. Rebuild it with "
+            "`python -m helpers index FOLDER --recreate`, or switch offline mode back."
+        )
+    return base
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    from .collection import MAX_TOP_K, CollectionError, collection_model, require_collection, search
+    from .collection import MAX_TOP_K, CollectionError, require_collection, search
     from .images import load_rgb
     from .results import hit_path
 
@@ -54,18 +74,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         load_rgb(args.image)
     client = _client(args)
     require_collection(client, args.collection)
-    model = collection_model(client, args.collection)
-    if model is None:
-        raise CollectionError(f"Collection '{args.collection}' does not record which model built it; "
-                              "rebuild it with `python -m helpers index --recreate`.")
-    base = model.removesuffix(config.STANDIN_SUFFIX)
-    if (base != model) != config.is_offline():
-        built = "offline, with random stand-in weights" if base != model else "with pretrained weights"
-        raise CollectionError(
-            f"Collection '{args.collection}' was built {built}, but {config.OFFLINE_ENV} is "
-            f"{'off' if base != model else 'on'} now, so the query would not match its vectors. Rebuild it with "
-            "`python -m helpers index FOLDER --recreate`, or switch offline mode back."
-        )
+    base = query_model(client, args.collection)
     from .encoders import CLIP, load_encoder  # imports torch: seconds
 
     if args.text is not None and base != CLIP:
@@ -95,6 +104,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         result = evaluate(client, "evaluate", encoder, args.train, args.test, k=args.k)
         client.close()
     print(result.summary())
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    try:
+        from .app import launch
+    except ImportError as error:
+        raise ValueError(f"The app needs the app extra ({error}): pip install -e '.[app]'.") from None
+
+    launch(args.db, args.collection, token=args.token, host=args.host, port=args.port, share=args.share,
+           precision=args.precision, block=True)
     return 0
 
 
@@ -158,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--k", type=int, default=10)
     with_precision(score)
     score.set_defaults(run=cmd_evaluate)
+
+    serve = commands.add_parser("app", help="serve a web page (and API) that searches the collection")
+    with_db(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default %(default)s: this machine only; 0.0.0.0 for the network)")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--share", action="store_true", help="also open a public gradio.live link (anyone can use it)")
+    with_precision(serve)
+    serve.set_defaults(run=cmd_app)
 
     fetch = commands.add_parser("download", help="fetch datasets and model weights into their caches")
     fetch.add_argument("names", nargs="*", metavar="NAME", help="dataset or model names, or all (default)")
