@@ -11,7 +11,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test,app]"
+	$(BIN)/python tests/browser.py  # a Chromium for the browser tests: Playwright's, the system's, or apt-get's
 	touch $(STAMP)
 
 lab: setup
