@@ -289,21 +289,21 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
             gr.Markdown(SHARE_WARNING, elem_id="share-warning")
         mode, corner = gr.State(""), gr.State(None)
         with gr.Row():
-            with gr.Column(scale=2):
-                query = gr.Image(label="Query image: upload, webcam or paste; click two corners to crop",
+            with gr.Column(scale=1, min_width=340):
+                query = gr.Image(label="Query image (click two corners to crop)",
                                  type="filepath", sources=["upload", "webcam", "clipboard"], format="png", height=360,
                                  elem_id="query-image")
                 image_button = gr.Button("Search with the image", variant="primary", elem_id="search-image")
                 with gr.Row(visible=searcher.takes_text):
                     text = gr.Textbox(label="or describe it", placeholder="a white dog", scale=3,
                                       elem_id="query-text")
-                    text_button = gr.Button("Search with the text", scale=1, elem_id="search-text")
+                    text_button = gr.Button("Search", scale=1, min_width=80, elem_id="search-text")
                 top_k = gr.Slider(1, TOP_K_MAX, value=TOP_K_DEFAULT, step=1, label="Results (top k)",
                                   elem_id="top-k")
                 choices = [ALL, *searcher.filter_values]
                 value = gr.Dropdown(choices, value=ALL, label=f"Only this {searcher.filter_field}",
                                     visible=bool(searcher.filter_values), elem_id="filter")
-            with gr.Column(scale=3):
+            with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="query-time")
                 gallery = gr.Gallery(label="Results: rank, label (class folder), distance", columns=4, height=600,
                                      object_fit="cover", elem_id="results")

@@ -11,8 +11,12 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import config
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 MODELS = ("resnet34", "resnet50", "clip")
 PRECISIONS = ("float32", "bfloat16", "float16")  # helpers.encoders.PRECISIONS, named here without importing torch
@@ -40,7 +44,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def query_model(client, collection: str) -> str:
+def query_model(client: MilvusClient, collection: str) -> str:
     """The model that built `collection`, without the stand-in mark; a `CollectionError` when a query embedded
     now could not match its vectors (no model recorded, or built with the other offline setting)."""
     from .collection import CollectionError, collection_model

@@ -16,8 +16,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
 
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HOW_TO_GET = ("No Chromium for the browser tests. Get one with `.venv/bin/playwright install chromium` (downloads "
@@ -27,7 +31,7 @@ HOW_TO_GET = ("No Chromium for the browser tests. Get one with `.venv/bin/playwr
 LAUNCH_ARGS = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
 
 
-def chromium_path(playwright) -> str | None:
+def chromium_path(playwright: Playwright) -> str | None:
     """Playwright's own Chromium (from `playwright install chromium`), else one on the PATH; None if neither."""
     own = playwright.chromium.executable_path
     if own and Path(own).is_file():
@@ -47,7 +51,7 @@ def install_chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
+def browser() -> Iterator[Browser]:
     """A headless Chromium driven by Playwright; fails (never skips) with HOW_TO_GET when there is none."""
     from playwright.sync_api import sync_playwright
 
@@ -61,7 +65,7 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def page(browser) -> Iterator:
+def page(browser: Browser) -> Iterator[Page]:
     """A new page, 1280x900, in a context of its own."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     yield context.new_page()
