@@ -5,7 +5,6 @@ offline samples in a Milvus Lite file, or on the session's Milvus server.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
 import socket
@@ -25,12 +24,10 @@ from helpers import app, config
 from helpers.collection import CollectionError, connect, create_quick, disconnect
 from helpers.encoders import load_encoder
 
+import sample_collections as samples
 from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("sample_collections", ROOT / "benchmarks" / "sample_collections.py")
-samples = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(samples)
 
 QUERY = next((IMAGENET_SAMPLE / "train").glob("*/*.JPEG"))  # in the collections: it must come back first
 IMAGES = len(list((IMAGENET_SAMPLE / "train").glob("*/*.JPEG")))  # in the two collections of the ImageNet samples

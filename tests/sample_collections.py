@@ -1,7 +1,7 @@
 """The three notebooks' collections, built the notebooks' way from the offline samples in data/samples/.
 
-Used by the app's tests, `make screenshots` and benchmarks/app_load.py (loaded by path, like
-milvus_server.py). Each entry: collection name -> (model, sample folder, how the notebook builds it).
+Used by the app's tests, `make screenshots` (docs/screenshots.py) and benchmarks/app_load.py, which put
+tests/ on sys.path. Each entry: collection name -> (model, sample folder, how the notebook builds it).
 """
 
 from __future__ import annotations
