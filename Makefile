@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test notebooks benchmark clean
+.PHONY: setup lab test notebooks benchmark app screenshots clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,17 @@ notebooks: setup
 benchmark: setup
 	$(BIN)/python benchmarks/embedding.py
 	$(BIN)/python benchmarks/scale.py --quick
+	$(BIN)/python benchmarks/app_load.py
+
+# The demo page over notebook 01's collection (run the notebook first; its kernel must be stopped, since a
+# Milvus Lite file is open in one process at a time). APP_DB / APP_COLLECTION pick another one.
+APP_DB ?= notebooks/milvus_reverse_image_search.db
+APP_COLLECTION ?= image_embeddings
+app: setup
+	$(BIN)/python -m helpers app --db $(APP_DB) --collection $(APP_COLLECTION)
+
+screenshots: setup
+	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python docs/screenshots.py screenshots
 
 clean:
-	rm -rf notebooks/_executed notebooks/*.db .pytest_cache
+	rm -rf notebooks/_executed notebooks/*.db .pytest_cache screenshots
