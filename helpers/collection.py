@@ -189,9 +189,13 @@ def _properties(model: str | None) -> dict:
     return {MODEL_PROPERTY: model} if model else {}
 
 
-def create_quick(client: MilvusClient, name: str, dim: int, metric: str = "COSINE", vector_field: str = "vector",
-                 model: str | None = None, recreate: bool = True) -> None:
-    """The tutorials' quick setup: auto id, a dynamic schema (any extra field per row), one vector field."""
+def create_quick(client: MilvusClient, name: str, dim: int, *, metric: str = "COSINE", vector_field: str = "vector",
+                 model: str | None = None, recreate: bool) -> None:
+    """The tutorials' quick setup: auto id, a dynamic schema (any extra field per row), one vector field.
+
+    An existing collection is dropped first with `recreate=True`, else reused if it holds `dim`-d vectors of
+    `model` (else `CollectionError`).
+    """
     if _prepare(client, name, dim, model, recreate):
         return
     client.create_collection(
@@ -203,9 +207,12 @@ def create_quick(client: MilvusClient, name: str, dim: int, metric: str = "COSIN
 def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_field: str = "image_embedding",
                        path_field: str = "filepath", path_max_length: int = 200,
                        text_fields: dict[str, int] | None = None, index_type: str = "IVF_FLAT",
-                       metric: str = "L2", index_params: dict | None = None, model: str | None = None,
-                       recreate: bool = True) -> None:
-    """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index."""
+                       metric: str = "L2", index_params: dict, model: str | None = None, recreate: bool) -> None:
+    """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index.
+
+    `index_params` are the index's own (`{"nlist": ...}` for IVF_FLAT: about 4 x sqrt(rows) is a good start).
+    `recreate` as for `create_quick`.
+    """
     if _prepare(client, name, dim, model, recreate):
         return
     schema = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
@@ -216,10 +223,38 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
     schema.add_field(vector_field, DataType.FLOAT_VECTOR, dim=dim)
     index = client.prepare_index_params()
     index.add_index(field_name=vector_field, index_type=index_type, metric_type=metric,
-                    params=index_params if index_params is not None else {"nlist": 16384})
+                    params=index_params)
     client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong",
                              properties=_properties(model))
     client.load_collection(name)
+
+
+def start_over(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
+    """Make an existing collection ready to be filled anew with `dim`-d vectors of `model`.
+
+    Every row is deleted and the schema, index and VARCHAR limits stay. A quick-setup collection of another
+    vector size is dropped instead (`create_quick` then makes it anew); any other one of another size is
+    refused, since rebuilding it would lose its shape.
+    """
+    if not client.has_collection(name):
+        return
+    _forget(client, name)
+    info = client.describe_collection(name)
+    layout = _describe(client, name)
+    if list(layout.dims.values()) == [dim]:
+        primary = next(f["name"] for f in info["fields"] if f.get("is_primary"))
+        client.load_collection(name)
+        client.delete(name, filter=f"{primary} >= 0")
+        client.alter_collection_properties(name, properties=_properties(model))
+        return
+    if len(layout.fields) == 2 and layout.dynamic:  # quick setup: the id and the vector, all else dynamic
+        client.drop_collection(name)
+        return
+    raise CollectionError(
+        f"Collection '{name}' has a schema of its own ({', '.join(sorted(layout.fields))}) for {'/'.join(f'{d}-d' for d in layout.dims.values())} "
+        f"vectors, and {model or 'this model'} makes {dim}-d vectors. Drop it yourself "
+        f"(client.drop_collection('{name}')) and create it for {dim}-d vectors, or use another collection name."
+    )
 
 
 def collection_model(client: MilvusClient, name: str) -> str | None:

@@ -42,6 +42,7 @@ STYLES = {
 
 
 def create(client, name: str, style: str, dim: int = DIM, **kwargs) -> None:
+    kwargs.setdefault("recreate", True)
     if style == "quick":
         collection.create_quick(client, name, dim, metric="COSINE", **kwargs)
     else:
@@ -157,7 +158,7 @@ def test_drop_and_recreate_gives_an_empty_collection(client, name, style):
 
 def test_search_right_after_insert_sees_the_new_rows(client, name):
     """Collections from helpers.collection are Strong: no flush, no wait, and every new row is found."""
-    collection.create_quick(client, name, DIM)
+    collection.create_quick(client, name, DIM, recreate=True)
     for start in range(0, ROWS, 60):
         batch = range(start, start + 60)
         assert collection.insert(client, name, rows("quick", batch), flush=False) == 60
@@ -169,7 +170,7 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
 def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client, name):
     """search() remembers a collection's layout after the first query (one call per query, not four);
     a collection dropped or rebuilt with another size by someone else still gets the right answer."""
-    collection.create_quick(client, name, DIM)
+    collection.create_quick(client, name, DIM, recreate=True)
     collection.insert(client, name, rows("quick", range(20)))
     assert collection.search(client, name, VECTORS[5], top_k=1)[0].path == PATHS[5]
     client.drop_collection(name)  # directly, not through helpers
@@ -193,7 +194,7 @@ def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, 
     client = collection.connect(local, token="", timeout=10)
     name = _fresh_name()
     try:
-        collection.create_quick(client, name, DIM)
+        collection.create_quick(client, name, DIM, recreate=True)
         assert collection.insert(client, name, rows("quick", range(10))) == 10
         assert collection.search(client, name, VECTORS[3], top_k=1)[0].path == PATHS[3]
     finally:
@@ -237,7 +238,7 @@ def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
     try:
         indexed = cli("index", str(train), "--batch-size", "32")
         assert indexed.returncode == 0, indexed.stderr
-        assert "Indexed 80 images" in indexed.stdout
+        assert "Indexed 80 new images" in indexed.stdout
         image = train / "castle" / sorted(os.listdir(train / "castle"))[2]
         found = cli("search", str(image), "--json", "--top-k", "4")
         assert found.returncode == 0, found.stderr
@@ -245,7 +246,7 @@ def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
         assert len(hits) == 4 and hits[0]["path"] == str(image)
         assert hits[0]["distance"] == pytest.approx(1.0, abs=1e-4)
         again = cli("index", str(train))
-        assert again.returncode == 0 and "Indexed 0 images" in again.stdout, again.stderr
+        assert again.returncode == 0 and "Nothing new to index: all 80 images" in again.stdout, again.stderr
     finally:
         client = collection.connect(milvus_server, token="")
         if client.has_collection(name):
