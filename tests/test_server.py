@@ -157,7 +157,8 @@ def test_drop_and_recreate_gives_an_empty_collection(client, name, style):
 
 
 def test_search_right_after_insert_sees_the_new_rows(client, name):
-    """Collections from helpers.collection are Strong: no flush, no wait, and every new row is found."""
+    """Collections from helpers.collection are Session: the inserting client finds every new row at once, with
+    no flush and no wait."""
     collection.create_quick(client, name, DIM, recreate=True)
     for start in range(0, ROWS, 60):
         batch = range(start, start + 60)
@@ -172,7 +173,7 @@ def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client
     a collection dropped or rebuilt with another size by someone else still gets the right answer."""
     collection.create_quick(client, name, DIM, recreate=True)
     collection.insert(client, name, rows("quick", range(20)))
-    assert collection.search(client, name, VECTORS[5], top_k=1)[0].path == PATHS[5]
+    assert hit_path(collection.search(client, name, VECTORS[5], top_k=1)[0]) == PATHS[5]
     client.drop_collection(name)  # directly, not through helpers
     with pytest.raises(CollectionError, match=f"No collection named '{name}'"):
         collection.search(client, name, VECTORS[5], top_k=1)
@@ -180,7 +181,7 @@ def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client
     client.create_collection(name, dimension=2 * DIM, auto_id=True, consistency_level="Strong")
     wide = np.concatenate([VECTORS[:20], VECTORS[:20]], axis=1) / np.sqrt(2)
     client.insert(name, [{"vector": wide[i].tolist(), "filepath": PATHS[i]} for i in range(20)])
-    assert collection.search(client, name, wide[7], top_k=1)[0].path == PATHS[7]
+    assert hit_path(collection.search(client, name, wide[7], top_k=1)[0]) == PATHS[7]
     with pytest.raises(CollectionError, match=f"holds {2 * DIM}-d vectors.*query vector has {DIM} values"):
         collection.search(client, name, VECTORS[7], top_k=1)
 
@@ -196,10 +197,14 @@ def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, 
     try:
         collection.create_quick(client, name, DIM, recreate=True)
         assert collection.insert(client, name, rows("quick", range(10))) == 10
-        assert collection.search(client, name, VECTORS[3], top_k=1)[0].path == PATHS[3]
+        assert hit_path(collection.search(client, name, VECTORS[3], top_k=1)[0]) == PATHS[3]
     finally:
         client.drop_collection(name)
         client.close()
+
+
+def count_at_its_level(client, name: str) -> int:
+    return client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"]
 
 
 @pytest.mark.parametrize("level", ["Eventually", "Bounded"])
@@ -212,7 +217,7 @@ def test_weaker_consistency_may_miss_rows_right_after_insert(client, name, level
     """
     client.create_collection(name, dimension=DIM, auto_id=True, consistency_level=level)
     client.insert(name, rows("quick"))  # no flush
-    seen_at_once = collection.count(client, name)
+    seen_at_once = count_at_its_level(client, name)
     last_row_found = any(collection.search(client, name, VECTORS[-1], top_k=1))
     record_property("rows_seen_right_after_insert", f"{seen_at_once}/{ROWS}")
     print(f"{level}: {seen_at_once}/{ROWS} rows seen right after insert; last row found: {last_row_found}")
@@ -221,9 +226,9 @@ def test_weaker_consistency_may_miss_rows_right_after_insert(client, name, level
     strong = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
     assert strong[0]["count(*)"] == ROWS
     deadline = time.monotonic() + 15
-    while collection.count(client, name) < ROWS and time.monotonic() < deadline:
+    while count_at_its_level(client, name) < ROWS and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert collection.count(client, name) == ROWS
+    assert count_at_its_level(client, name) == ROWS
 
 
 def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
