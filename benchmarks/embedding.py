@@ -276,7 +276,7 @@ def run_tutorial(client, collection: str, dim: int, paths, forward, preprocess, 
 
     from helpers.collection import create_quick
 
-    create_quick(client, collection, dim, metric="COSINE", vector_field="vector")
+    create_quick(client, collection, dim, metric="COSINE", vector_field="vector", recreate=True)
     start = time.perf_counter()
     for path in paths:
         image = Image.open(path).convert("RGB")
@@ -296,7 +296,8 @@ def run_pipeline(client, collection: str, encoder, paths, batch_size: int, worke
     """`embed_images` plus batched `insert`; returns (seconds, embeddings)."""
     from helpers.collection import create_quick, insert
 
-    create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name)
+    create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name,
+                 recreate=True)
     start = time.perf_counter()
     embeddings = encoder.embed_images(paths, batch_size=batch_size, num_workers=workers, progress=False)
     rows = [{"vector": vector, "filename": str(path)} for vector, path in zip(embeddings.vectors, embeddings.sources)]
@@ -399,7 +400,8 @@ def fill_collection(client, collection: str, encoder, embeddings, rows: int, see
 
     from helpers.collection import create_quick, insert
 
-    create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name)
+    create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name,
+                 recreate=True)
     vectors = embeddings.vectors[:rows]
     names = [str(path) for path in embeddings.sources[:rows]]
     missing = rows - len(vectors)

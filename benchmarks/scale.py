@@ -120,7 +120,7 @@ def run_one(client, backend: str, index: str, data: np.ndarray, queries: np.ndar
     index_params, search_params = INDEXES[index]
     name = f"scale_{index.lower()}_{rows}_{dim}"
     collection.create_with_schema(client, name, dim, vector_field=VECTOR_FIELD, index_type=index, metric="L2",
-                                  index_params=index_params(rows))
+                                  index_params=index_params(rows), recreate=True)
     # Insert into a released collection, then load it once its index is built: Milvus Lite builds indexes
     # of a loaded collection in a background thread after each flush, and a release + load while that
     # thread writes an index file reads a half-written file and fails (milvus-lite 3.2.2).

@@ -86,7 +86,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                               "with text. Index the folder with --model clip for text queries.")
     encoder = load_encoder(base, precision=args.precision)
     vector = encoder.embed_text(args.text) if args.text is not None else encoder.embed_image(args.image)
-    hits = search(client, args.collection, vector, top_k=args.top_k)
+    hits = search(client, args.collection, vector, top_k=args.top_k, consistency_level="Strong")  # indexed elsewhere
     if args.json:
         print(json.dumps([{"path": hit_path(hit), "distance": hit["distance"]} for hit in hits]))
     else:

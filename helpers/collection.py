@@ -1,8 +1,10 @@
 """Milvus collections for image vectors: connect, create both ways the tutorials do, insert, search.
 
 The same calls work on Milvus Lite (a local file), a Milvus server and Zilliz Cloud. Collections are
-created with Strong consistency, so a search right after an insert sees the new rows on a server
-too, and they record which model made their vectors, so a later search cannot mix models.
+created with Session consistency: the client that inserted rows sees them in its next search, also on a
+server, without the wait Strong costs on every request. Reads that must see what another process wrote
+(the command line's search, finding what is already indexed) ask for Strong themselves. Collections
+record which model made their vectors, so a later search cannot mix models.
 """
 
 from __future__ import annotations
@@ -189,23 +191,30 @@ def _properties(model: str | None) -> dict:
     return {MODEL_PROPERTY: model} if model else {}
 
 
-def create_quick(client: MilvusClient, name: str, dim: int, metric: str = "COSINE", vector_field: str = "vector",
-                 model: str | None = None, recreate: bool = True) -> None:
-    """The tutorials' quick setup: auto id, a dynamic schema (any extra field per row), one vector field."""
+def create_quick(client: MilvusClient, name: str, dim: int, *, metric: str = "COSINE", vector_field: str = "vector",
+                 model: str | None = None, recreate: bool) -> None:
+    """The tutorials' quick setup: auto id, a dynamic schema (any extra field per row), one vector field.
+
+    An existing collection is dropped first with `recreate=True`, else reused if it holds `dim`-d vectors of
+    `model` (else `CollectionError`).
+    """
     if _prepare(client, name, dim, model, recreate):
         return
     client.create_collection(
         name, dimension=dim, vector_field_name=vector_field, metric_type=metric, auto_id=True,
-        enable_dynamic_field=True, consistency_level="Strong", properties=_properties(model),
+        enable_dynamic_field=True, consistency_level="Session", properties=_properties(model),
     )
 
 
 def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_field: str = "image_embedding",
                        path_field: str = "filepath", path_max_length: int = 200,
                        text_fields: dict[str, int] | None = None, index_type: str = "IVF_FLAT",
-                       metric: str = "L2", index_params: dict | None = None, model: str | None = None,
-                       recreate: bool = True) -> None:
-    """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index."""
+                       metric: str = "L2", index_params: dict, model: str | None = None, recreate: bool) -> None:
+    """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index.
+
+    `index_params` are the index's own (`{"nlist": ...}` for IVF_FLAT: about 4 x sqrt(rows) is a good start).
+    `recreate` as for `create_quick`.
+    """
     if _prepare(client, name, dim, model, recreate):
         return
     schema = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
@@ -216,10 +225,38 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
     schema.add_field(vector_field, DataType.FLOAT_VECTOR, dim=dim)
     index = client.prepare_index_params()
     index.add_index(field_name=vector_field, index_type=index_type, metric_type=metric,
-                    params=index_params if index_params is not None else {"nlist": 16384})
-    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong",
+                    params=index_params)
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Session",
                              properties=_properties(model))
     client.load_collection(name)
+
+
+def start_over(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
+    """Make an existing collection ready to be filled anew with `dim`-d vectors of `model`.
+
+    Every row is deleted and the schema, index and VARCHAR limits stay. A quick-setup collection of another
+    vector size is dropped instead (`create_quick` then makes it anew); any other one of another size is
+    refused, since rebuilding it would lose its shape.
+    """
+    if not client.has_collection(name):
+        return
+    _forget(client, name)
+    info = client.describe_collection(name)
+    layout = _describe(client, name)
+    if list(layout.dims.values()) == [dim]:
+        primary = next(f["name"] for f in info["fields"] if f.get("is_primary"))
+        client.load_collection(name)
+        client.delete(name, filter=f"{primary} >= 0")
+        client.alter_collection_properties(name, properties=_properties(model))
+        return
+    if len(layout.fields) == 2 and layout.dynamic:  # quick setup: the id and the vector, all else dynamic
+        client.drop_collection(name)
+        return
+    raise CollectionError(
+        f"Collection '{name}' has a schema of its own ({', '.join(sorted(layout.fields))}) for {'/'.join(f'{d}-d' for d in layout.dims.values())} "
+        f"vectors, and {model or 'this model'} makes {dim}-d vectors. Drop it yourself "
+        f"(client.drop_collection('{name}')) and create it for {dim}-d vectors, or use another collection name."
+    )
 
 
 def collection_model(client: MilvusClient, name: str) -> str | None:
@@ -307,7 +344,8 @@ def stored_paths(client: MilvusClient, name: str, path_field: str = "filepath") 
     logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
     paths: set[str] = set()
     with held_interrupt():
-        iterator = client.query_iterator(name, batch_size=1000, filter="", output_fields=[path_field])
+        iterator = client.query_iterator(name, batch_size=1000, filter="", output_fields=[path_field],
+                                         consistency_level="Strong")  # rows another process inserted count too
         while batch := iterator.next():
             paths.update(row[path_field] for row in batch if path_field in row)
         iterator.close()
@@ -315,9 +353,9 @@ def stored_paths(client: MilvusClient, name: str, path_field: str = "filepath") 
 
 
 def count(client: MilvusClient, name: str) -> int:
-    """Number of rows in the collection (exact, also right after an insert on a server)."""
+    """Number of rows in the collection (exact, also right after another process inserted rows on a server)."""
     require_collection(client, name)
-    return int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+    return int(client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"])
 
 
 # Layouts of loaded collections, per client: a query then costs one call, not four. An entry is dropped
@@ -338,18 +376,19 @@ def _layout(client: MilvusClient, name: str) -> _Layout:
 
 def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float], top_k: int = 10, *,
            filter: str = "", output_fields: Iterable[str] = PATH_FIELDS, search_params: dict | None = None,
-           anns_field: str | None = None) -> list[dict] | list[list[dict]]:
+           anns_field: str | None = None, consistency_level: str | None = None) -> list[dict] | list[list[dict]]:
     """`client.search` for the CLI and the demo app: one vector gives its hits, a batch one list per vector.
 
     Hits are pymilvus's own (`id`, `distance`, `entity`), best first; fewer than `top_k` when the collection
-    or the filter has fewer rows. It checks the vector's size against the collection first.
+    or the filter has fewer rows. It checks the vector's size against the collection first. `consistency_level`
+    "Strong" also sees rows that another process inserted a moment ago (on a server it waits for them).
     """
     if not 1 <= top_k <= MAX_TOP_K:
         raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
     data = np.asarray(vectors, dtype=np.float32)
     single = data.ndim == 1
     queries = data[None, :] if single else data
-    arguments = (queries, top_k, filter, output_fields, search_params, anns_field)
+    arguments = (queries, top_k, filter, output_fields, search_params, anns_field, consistency_level)
     results = None
     if (known := _layouts.get(client, {}).get(name)) is not None:
         try:
@@ -364,7 +403,8 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
 
 
 def _search(client: MilvusClient, name: str, layout: _Layout, queries: np.ndarray, top_k: int, filter: str,
-            output_fields: Iterable[str], search_params: dict | None, anns_field: str | None) -> list:
+            output_fields: Iterable[str], search_params: dict | None, anns_field: str | None,
+            consistency_level: str | None) -> list:
     dim = layout.dims.get(anns_field) if anns_field else next(iter(layout.dims.values()), None)
     if dim is not None and queries.shape[-1] != dim:
         raise CollectionError(
@@ -376,4 +416,5 @@ def _search(client: MilvusClient, name: str, layout: _Layout, queries: np.ndarra
     return client.search(
         name, data=list(queries), limit=top_k, filter=filter, output_fields=wanted,
         search_params=search_params or {}, anns_field=anns_field,
+        **({"consistency_level": consistency_level} if consistency_level else {}),
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from .collection import check_lengths, create_quick, insert, stored_paths
+from .collection import check_lengths, create_quick, insert, start_over, stored_paths
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
 from .images import IMAGE_EXTENSIONS, find_images
 
@@ -36,11 +36,16 @@ class IndexReport:
         return self.indexed / self.seconds if self.seconds > 0 else float("nan")
 
     def summary(self) -> str:
-        """A few lines for people: counts, then each skipped file with its reason."""
-        lines = [f"Indexed {self.indexed} images ({self.images_per_second:.1f} images/s); "
-                 f"{self.already_indexed} were already indexed; skipped {len(self.skipped)} files."]
-        lines += [f"  skipped {reason}" if reason.startswith(path) else f"  skipped {path}: {reason}"
-                  for path, reason in self.skipped]
+        """A few lines for people: what was added (or that nothing was new), then each skipped file and why."""
+        if self.indexed:
+            first = (f"Indexed {self.indexed} new images in {self.seconds:.1f} s ({self.images_per_second:.1f} "
+                     f"images/s); {self.already_indexed} were already in the collection.")
+        elif self.already_indexed:
+            first = f"Nothing new to index: all {self.already_indexed} images are already in the collection."
+        else:
+            first = "Indexed no images."
+        lines = [first] + ([f"Skipped {len(self.skipped)} files:"] if self.skipped else [])
+        lines += [f"  {reason}" if reason.startswith(path) else f"  {path}: {reason}" for path, reason in self.skipped]
         return "\n".join(lines)
 
 
@@ -59,17 +64,22 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
                  path_field: str = "filepath", vector_field: str = "vector",
                  extra_fields: Callable[[Path], dict] | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                  progress: bool | None = None, recreate: bool = False) -> IndexReport:
-    """Embed every image below `folder` not yet in collection `name` and insert it with its path.
+    """Embed every image below `folder` not yet in collection `name` and insert it with its absolute path.
+
+    An image counts as stored when its real path (links and `..` resolved) is, however the folder was spelled.
 
     A missing collection is created with the quick setup; an existing one must hold vectors of this
-    encoder (else `CollectionError`), or is dropped first with `recreate=True` once the folder is known
-    to hold images. Raises `ValueError` for a folder with no usable image.
+    encoder (else `CollectionError`); with `recreate=True` it is emptied first (see `start_over`) once the
+    folder is known to hold images. Raises `ValueError` for a folder with no usable image.
     """
     images = images_below(folder)
-    create_quick(client, name, encoder.dim, vector_field=vector_field, model=encoder.model_id, recreate=recreate)
-    stored = stored_paths(client, name, path_field)
-    todo = [path for path in images if str(path) not in stored]
-    fields = {path: {path_field: str(path), **(extra_fields(path) if extra_fields else {})} for path in todo}
+    if recreate:
+        start_over(client, name, encoder.dim, encoder.model_id)
+    create_quick(client, name, encoder.dim, vector_field=vector_field, model=encoder.model_id, recreate=False)
+    stored = {os.path.realpath(path) for path in stored_paths(client, name, path_field)}
+    todo = [path for path in images if os.path.realpath(path) not in stored]  # `photos` and `~/photos` are one
+    fields = {path: {path_field: os.path.abspath(path), **(extra_fields(path) if extra_fields else {})}
+              for path in todo}
     check_lengths(client, name, fields.values())  # a path too long for the collection stops the run before any insert
     report = IndexReport(already_indexed=len(images) - len(todo))
     start = time.perf_counter()

@@ -1,12 +1,13 @@
 """Small ipywidgets front ends for the notebooks: search with an uploaded image or a typed text.
 
-They work in JupyterLab and Colab; each calls back with a PIL image or a string and shows the figure
-(or the error message) the callback returns in its own output area.
+They work in JupyterLab and Colab; each calls back with a PIL image or a string and shows the figure the
+callback returns in its own output area, or one line saying why it could not search.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -14,23 +15,32 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image
+from pymilvus import MilvusException
 
 from .collection import CollectionError
 from .images import ImageError, load_rgb
 
 Handler = Callable[[object], Figure | None]
-EXPECTED_ERRORS = (ImageError, ValueError, CollectionError)
+EXPECTED_ERRORS = (ImageError, ValueError, CollectionError)  # a bad file or text, a collection that is not there
 
 
 def _run(output: widgets.Output, handler: Handler, value: object) -> None:
     """Call the handler and show its figure, or the reason it failed, in `output`."""
     output.clear_output()
+    pymilvus_log = logging.getLogger("pymilvus")
+    level = pymilvus_log.level
     with output:
+        pymilvus_log.setLevel(logging.CRITICAL)  # it would log the traceback of a failed call; one line says it
         try:
             figure = handler(value)
+        except MilvusException as error:  # a dropped collection, a closed client, a server that went away
+            print(f"Could not search: Milvus says {error.message} (code {error.code}).")
+            return
         except EXPECTED_ERRORS as error:
             print(f"Could not search: {error}")
             return
+        finally:
+            pymilvus_log.setLevel(level)
         if figure is not None:
             display(figure)
             plt.close(figure)

@@ -11,12 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 from PIL import Image, ImageOps
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
 
 from .images import ImageSource, load_rgb
-from .results import hit_label, hit_path
+from .results import hit_label, hit_path, label_of
 
 THUMBNAIL = 150
 COLUMNS = 5
@@ -77,4 +81,36 @@ def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[d
                 _show(axes[row][column], hit_path(hit), f"{hit_label(hit)}\ndistance {hit['distance']:.3f}")
             else:
                 axes[row][column].axis("off")
+    return figure
+
+
+def embedding_map(vectors: Sequence[Sequence[float]], seed: int = 0) -> np.ndarray:
+    """2-D coordinates for the vectors, one row each: t-SNE (after PCA to at most 50 dimensions), which keeps
+    neighbours together. Seeded, so the same vectors always give the same map."""
+    data = np.asarray(vectors, dtype=np.float32)
+    if len(data) < 3:
+        raise ValueError(f"A map needs at least 3 vectors, got {len(data)}.")
+    reduced = PCA(n_components=min(50, *data.shape), random_state=seed).fit_transform(data)
+    perplexity = min(30.0, (len(data) - 1) / 3)
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduced)
+
+
+def plot_embedding_map(vectors: Sequence[Sequence[float]], paths: Sequence[str], thumbnails: int = 12,
+                       seed: int = 0) -> Figure:
+    """Every image as a dot at its `embedding_map` position, coloured by class folder, with the thumbnail of
+    one image for `thumbnails` classes spread over the alphabet."""
+    points = embedding_map(vectors, seed)
+    labels = [label_of(path) for path in paths]
+    classes = sorted(set(labels))
+    colours = dict(zip(classes, plt.get_cmap("nipy_spectral")(np.linspace(0.05, 0.95, len(classes)))))
+    figure, axis = plt.subplots(figsize=(10, 8), layout="constrained")
+    axis.scatter(points[:, 0], points[:, 1], c=[colours[label] for label in labels], s=14)
+    for label in classes[::max(1, math.ceil(len(classes) / thumbnails))]:
+        first = labels.index(label)
+        picture = OffsetImage(np.asarray(thumbnail(paths[first], 56)), zoom=1.0)
+        axis.add_artist(AnnotationBbox(picture, points[first], bboxprops={"edgecolor": colours[label], "lw": 2}))
+        axis.annotate(label, points[first], xytext=(0, -38), textcoords="offset points", ha="center", fontsize=8)
+    axis.set_title(f"{len(labels)} images in {len(classes)} classes, placed by their embeddings (t-SNE)")
+    axis.set_xticks([])
+    axis.set_yticks([])
     return figure

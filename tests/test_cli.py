@@ -27,7 +27,7 @@ def indexed(tmp_path_factory) -> tuple[Path, Path]:
     db = folder / "x.db"
     result = cli("index", str(IMAGENET_SAMPLE / "train"), "--db", str(db), "--batch-size", "32")
     assert result.returncode == 0, result.stderr
-    assert "Indexed 80 images" in result.stdout and "skipped 0 files" in result.stdout
+    assert "Indexed 80 new images" in result.stdout and "Skipped" not in result.stdout
     return db, IMAGENET_SAMPLE / "train"
 
 
@@ -56,20 +56,25 @@ def test_a_bfloat16_query_finds_the_image_in_a_float32_collection_and_float16_ne
     assert refused.stderr.startswith("error: precision 'float16' runs on a GPU only") and "bfloat16" in refused.stderr
 
 
-def test_rows_keep_the_folder_as_given(indexed, tmp_path):
+def test_rows_hold_absolute_paths_and_another_spelling_of_the_folder_adds_nothing(indexed, tmp_path):
     db = tmp_path / "rel.db"
     result = cli("index", "train", "--db", str(db), "--collection", "rel", cwd=IMAGENET_SAMPLE)
     assert result.returncode == 0, result.stderr
-    found = cli("search", "train/castle/" + sorted(os.listdir(IMAGENET_SAMPLE / "train/castle"))[0], "--db", str(db),
-                "--collection", "rel", "--json", cwd=IMAGENET_SAMPLE)
-    assert json.loads(found.stdout)[0]["path"].startswith("train/castle/")
+    castle = sorted(os.listdir(IMAGENET_SAMPLE / "train/castle"))[0]
+    found = cli("search", "train/castle/" + castle, "--db", str(db), "--collection", "rel", "--json", cwd=IMAGENET_SAMPLE)
+    assert json.loads(found.stdout)[0]["path"] == str(IMAGENET_SAMPLE / "train" / "castle" / castle)
+    link = tmp_path / "photos"
+    link.symlink_to(IMAGENET_SAMPLE / "train")
+    for spelling in (str(IMAGENET_SAMPLE / "train"), "../train", str(link)):
+        again = cli("index", spelling, "--db", str(db), "--collection", "rel", cwd=IMAGENET_SAMPLE / "test")
+        assert "Nothing new to index: all 80 images are already in the collection." in again.stdout, again.stderr
 
 
 def test_re_indexing_adds_no_duplicates(indexed):
     db, train = indexed
     result = cli("index", str(train), "--db", str(db))
     assert result.returncode == 0, result.stderr
-    assert "Indexed 0 images" in result.stdout and "80 were already indexed" in result.stdout
+    assert "Nothing new to index: all 80 images are already in the collection." in result.stdout
 
 
 def test_text_search_on_a_clip_collection(tmp_path):

@@ -15,7 +15,7 @@ VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))[0].astype(n
 
 
 def fill(client, name: str, field: str = "filename") -> None:
-    create_quick(client, name, 8, model="test-model")
+    create_quick(client, name, 8, model="test-model", recreate=True)
     client.insert(name, [{"vector": vector, field: f"img/{i}.jpg"} for i, vector in enumerate(VECTORS)])
 
 
@@ -73,11 +73,11 @@ IDLE_CLIENT = """
 import sys, time
 from helpers.collection import connect, create_quick, search
 client = connect(sys.argv[1])
-create_quick(client, "c", 2, model="test-model")
+create_quick(client, "c", 2, model="test-model", recreate=True)
 client.insert("c", [{"vector": [1.0, 0.0], "filename": "img/0.jpg"}])
 search(client, "c", [1.0, 0.0], top_k=1)
 time.sleep(40)
-print(search(client, "c", [1.0, 0.0], top_k=1)[0]["entity"]["filepath"])
+print(search(client, "c", [1.0, 0.0], top_k=1)[0]["entity"]["filename"])
 """
 
 

@@ -498,7 +498,8 @@ def test_a_path_longer_than_the_varchar_limit_stops_the_run_before_anything_is_i
     long_path = str(deep / "long.png")
     assert len(long_path.encode()) > 200
     client = connect(str(tmp_path / "x.db"))
-    create_with_schema(client, "paintings", resnet34.dim, path_max_length=200, model=resnet34.model_id)
+    create_with_schema(client, "paintings", resnet34.dim, path_max_length=200, index_params={"nlist": 16},
+                       model=resnet34.model_id, recreate=True)
     with pytest.raises(CollectionError) as raised:
         # batch_size=2: chunks of 8 images, so the long path is in the second chunk
         index_folder(client, "paintings", resnet34, folder, vector_field="image_embedding", batch_size=2,
@@ -517,7 +518,8 @@ def test_multibyte_characters_count_as_bytes_against_the_limit(tmp_path, resnet3
     path = str(folder / name)
     assert len(path) < 200 < len(path.encode())
     client = connect(str(tmp_path / "x.db"))
-    create_with_schema(client, "c", resnet34.dim, path_max_length=200, model=resnet34.model_id)
+    create_with_schema(client, "c", resnet34.dim, path_max_length=200, index_params={"nlist": 16},
+                       model=resnet34.model_id, recreate=True)
     with pytest.raises(CollectionError, match="max_length=200"):
         index_folder(client, "c", resnet34, folder, vector_field="image_embedding", progress=False)
     assert count(client, "c") == 0

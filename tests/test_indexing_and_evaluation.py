@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.collection import connect, count, search, stored_paths
+from helpers.collection import (CollectionError, collection_model, connect, count, create_quick, create_with_schema,
+                                search, stored_paths)
 from helpers.evaluate import average_precision_at_k, evaluate, precision_at_k, recall_at_k
 from helpers.images import find_images
 from helpers.indexing import index_folder
@@ -72,3 +73,44 @@ def test_offline_collections_record_the_stand_in_and_refuse_pretrained_vectors(t
     assert collection_model(client, "images") == "resnet34 (offline stand-in)"
     with pytest.raises(CollectionError, match="from model 'resnet34 \\(offline stand-in\\)', but 'resnet34'"):
         create_quick(client, "images", 512, model="resnet34", recreate=False)
+
+
+def test_re_creation_is_asked_for_by_name():
+    with pytest.raises(TypeError, match="recreate"):
+        create_quick(None, "c", 8)
+    with pytest.raises(TypeError, match="recreate|index_params"):
+        create_with_schema(None, "c", 8)
+
+
+def test_recreating_by_index_folder_keeps_an_explicit_schema_and_its_index(tmp_path, resnet34, train_copy):
+    """Notebook 02's collection (IVF_FLAT + L2, VARCHAR limits, a painter field) stays as it was made."""
+    client = connect(str(tmp_path / "m.db"))
+    create_with_schema(client, "paintings", resnet34.dim, path_max_length=200, text_fields={"painter": 64},
+                       index_type="IVF_FLAT", metric="L2", index_params={"nlist": 4}, model="clip", recreate=True)
+    for _ in range(2):  # first over another model's (empty) collection, then over its own rows
+        report = index_folder(client, "paintings", resnet34, train_copy, vector_field="image_embedding",
+                              extra_fields=lambda path: {"painter": "p"}, progress=False, recreate=True)
+        assert report.indexed == 80 and report.already_indexed == 0
+    assert count(client, "paintings") == 80
+    info = client.describe_collection("paintings")
+    fields = {field["name"]: field for field in info["fields"]}
+    assert set(fields) == {"id", "filepath", "painter", "image_embedding"} and not info["enable_dynamic_field"]
+    assert fields["filepath"]["params"]["max_length"] == 200 and fields["painter"]["params"]["max_length"] == 64
+    index = client.describe_index("paintings", client.list_indexes("paintings")[0])
+    assert (index["index_type"], index["metric_type"]) == ("IVF_FLAT", "L2")
+    assert collection_model(client, "paintings") == resnet34.model_id
+
+
+def test_recreating_a_quick_collection_for_another_size_builds_it_anew(tmp_path, resnet34, train_copy):
+    client = connect(str(tmp_path / "m.db"))
+    create_quick(client, "images", 2048, model="resnet50", recreate=True)
+    report = index_folder(client, "images", resnet34, train_copy, progress=False, recreate=True)
+    assert report.indexed == 80 and collection_model(client, "images") == resnet34.model_id
+
+
+def test_recreating_an_explicit_schema_for_another_size_is_refused_and_keeps_it(tmp_path, resnet34, train_copy):
+    client = connect(str(tmp_path / "m.db"))
+    create_with_schema(client, "paintings", 2048, index_params={"nlist": 4}, model="resnet50", recreate=True)
+    with pytest.raises(CollectionError, match="schema of its own .*drop_collection"):
+        index_folder(client, "paintings", resnet34, train_copy, progress=False, recreate=True)
+    assert collection_model(client, "paintings") == "resnet50"

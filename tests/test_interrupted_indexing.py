@@ -145,8 +145,8 @@ def test_sigkill_halfway_then_the_same_command_completes_without_duplicates(tmp_
 
         again = run_to_the_end(folder, db)  # the very same command
         assert again.returncode == 0, again.stderr
-        assert f"Indexed {len(images) - CHUNK} images" in again.stdout
-        assert f"{CHUNK} were already indexed; skipped 0 files." in again.stdout
+        assert f"Indexed {len(images) - CHUNK} new images" in again.stdout
+        assert f"{CHUNK} were already in the collection." in again.stdout and "Skipped" not in again.stdout
         stored, paths = rows_in(db)
         assert stored == len(images)  # each image exactly once
         assert paths == {str(path) for path in images}
@@ -232,7 +232,7 @@ db, paths = sys.argv[1], sys.argv[2:]
 client = connect(db)
 rng = np.random.default_rng(0)
 for name in ("intact", "torn"):
-    create_quick(client, name, 512, model="resnet34 (offline stand-in)")
+    create_quick(client, name, 512, model="resnet34 (offline stand-in)", recreate=True)
     for batch in (paths[:3], paths[3:5]):  # two inserts, never flushed
         rows = [{"vector": rng.normal(size=512).astype("float32"), "filepath": p} for p in batch]
         insert(client, name, rows, flush=False)
@@ -269,7 +269,7 @@ def test_an_interrupt_during_an_insert_waits_until_the_rows_are_in_and_the_clien
     """Ctrl-C at random moments of 60 inserts (64 rows and a flush each). Unheld, a KeyboardInterrupt inside a
     gRPC call could leave the channel locked, and the next call hung."""
     client = connect(str(tmp_path / "held.db"))
-    create_quick(client, "held", 512, model="test")
+    create_quick(client, "held", 512, model="test", recreate=True)
     inside = threading.Event()
 
     def on_sigint(signum, frame):

@@ -28,7 +28,7 @@ VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(DIM, DIM)))[0].asty
 
 
 def fill(client, name: str, rows: int = 5, dim: int = DIM, model: str = "test-model") -> None:
-    create_quick(client, name, dim, model=model)
+    create_quick(client, name, dim, model=model, recreate=True)
     vectors = np.random.default_rng(1).normal(size=(rows, dim)).astype(np.float32) if dim != DIM else VECTORS
     insert(client, name, [{"vector": vectors[i], "filepath": f"img/{i}.jpg"} for i in range(rows)])
 
@@ -96,9 +96,9 @@ def test_indexing_into_a_collection_of_another_model_is_refused_with_how_to_rebu
 
 def test_the_schema_setup_refuses_another_size_too(tmp_path):
     client = connect(str(tmp_path / "x.db"))
-    create_with_schema(client, "paintings", 2048, model="resnet50")
+    create_with_schema(client, "paintings", 2048, index_params={"nlist": 16}, model="resnet50", recreate=True)
     with pytest.raises(CollectionError, match="holds 2048-d vectors from model 'resnet50', but 'resnet34' makes 512"):
-        create_with_schema(client, "paintings", 512, model="resnet34", recreate=False)
+        create_with_schema(client, "paintings", 512, index_params={"nlist": 16}, model="resnet34", recreate=False)
 
 
 def test_searching_with_a_vector_of_another_size_is_a_clear_error(tmp_path):
@@ -218,7 +218,7 @@ def test_the_cli_with_an_unreachable_milvus_uri_exits_2():
 
 def test_search_on_an_empty_collection_finds_nothing(tmp_path):
     client = connect(str(tmp_path / "x.db"))
-    create_quick(client, "empty", DIM, model="test-model")
+    create_quick(client, "empty", DIM, model="test-model", recreate=True)
     assert search(client, "empty", VECTORS[:1]) == [[]]  # a batch of one: one empty list
     assert search(client, "empty", VECTORS[:3]) == [[], [], []]
     assert search(client, "empty", VECTORS[0]) == []  # one vector: its (empty) hits

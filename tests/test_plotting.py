@@ -6,10 +6,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from matplotlib.offsetbox import AnnotationBbox  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from helpers.images import find_images  # noqa: E402
-from helpers.plotting import THUMBNAIL, plot_query_rows, show_results, show_text_results, thumbnail  # noqa: E402
+from helpers.plotting import (THUMBNAIL, embedding_map, plot_embedding_map, plot_query_rows, show_results,  # noqa: E402
+                              show_text_results, thumbnail)
 
 from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE  # noqa: E402
 
@@ -61,3 +66,26 @@ def test_query_rows_figure_has_a_row_per_query_and_writes_no_file(tmp_path, monk
     assert not axes[7].get_images()  # the second query has only two hits: the last cell stays empty
     with Image.open(target) as saved:
         assert saved.size[0] > saved.size[1] > 0
+
+
+def test_the_embedding_map_is_seeded_and_keeps_neighbours_together():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(4, 64))
+    vectors = np.repeat(centres, 10, axis=0) + rng.normal(scale=0.05, size=(40, 64))
+    first, again = embedding_map(vectors), embedding_map(vectors)
+    assert first.shape == (40, 2) and np.array_equal(first, again)
+    groups = first.reshape(4, 10, 2)
+    spread = max(np.linalg.norm(group - group.mean(axis=0), axis=1).max() for group in groups)
+    centre_gaps = [np.linalg.norm(a.mean(axis=0) - b.mean(axis=0)) for i, a in enumerate(groups) for b in groups[i + 1:]]
+    assert min(centre_gaps) > 2 * spread  # four separate islands
+
+
+def test_the_map_colours_each_class_and_shows_thumbnails():
+    paths = [str(path) for path in IMAGES]
+    vectors = np.random.default_rng(2).normal(size=(len(paths), 32))
+    figure = plot_embedding_map(vectors, paths, thumbnails=4)
+    axis = figure.axes[0]
+    colours = {tuple(colour) for colour in axis.collections[0].get_facecolors()}
+    assert len(colours) == len({Path(path).parent.name for path in paths}) == 8
+    assert len([artist for artist in axis.artists if isinstance(artist, AnnotationBbox)]) == 4
+    assert axis.get_title().startswith(f"{len(paths)} images in 8 classes")

@@ -42,6 +42,7 @@ STYLES = {
 
 
 def create(client, name: str, style: str, dim: int = DIM, **kwargs) -> None:
+    kwargs.setdefault("recreate", True)
     if style == "quick":
         collection.create_quick(client, name, dim, metric="COSINE", **kwargs)
     else:
@@ -156,8 +157,9 @@ def test_drop_and_recreate_gives_an_empty_collection(client, name, style):
 
 
 def test_search_right_after_insert_sees_the_new_rows(client, name):
-    """Collections from helpers.collection are Strong: no flush, no wait, and every new row is found."""
-    collection.create_quick(client, name, DIM)
+    """Collections from helpers.collection are Session: the inserting client finds every new row at once, with
+    no flush and no wait."""
+    collection.create_quick(client, name, DIM, recreate=True)
     for start in range(0, ROWS, 60):
         batch = range(start, start + 60)
         assert collection.insert(client, name, rows("quick", batch), flush=False) == 60
@@ -169,9 +171,9 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
 def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client, name):
     """search() remembers a collection's layout after the first query (one call per query, not four);
     a collection dropped or rebuilt with another size by someone else still gets the right answer."""
-    collection.create_quick(client, name, DIM)
+    collection.create_quick(client, name, DIM, recreate=True)
     collection.insert(client, name, rows("quick", range(20)))
-    assert collection.search(client, name, VECTORS[5], top_k=1)[0].path == PATHS[5]
+    assert hit_path(collection.search(client, name, VECTORS[5], top_k=1)[0]) == PATHS[5]
     client.drop_collection(name)  # directly, not through helpers
     with pytest.raises(CollectionError, match=f"No collection named '{name}'"):
         collection.search(client, name, VECTORS[5], top_k=1)
@@ -179,7 +181,7 @@ def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client
     client.create_collection(name, dimension=2 * DIM, auto_id=True, consistency_level="Strong")
     wide = np.concatenate([VECTORS[:20], VECTORS[:20]], axis=1) / np.sqrt(2)
     client.insert(name, [{"vector": wide[i].tolist(), "filepath": PATHS[i]} for i in range(20)])
-    assert collection.search(client, name, wide[7], top_k=1)[0].path == PATHS[7]
+    assert hit_path(collection.search(client, name, wide[7], top_k=1)[0]) == PATHS[7]
     with pytest.raises(CollectionError, match=f"holds {2 * DIM}-d vectors.*query vector has {DIM} values"):
         collection.search(client, name, VECTORS[7], top_k=1)
 
@@ -193,12 +195,16 @@ def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, 
     client = collection.connect(local, token="", timeout=10)
     name = _fresh_name()
     try:
-        collection.create_quick(client, name, DIM)
+        collection.create_quick(client, name, DIM, recreate=True)
         assert collection.insert(client, name, rows("quick", range(10))) == 10
-        assert collection.search(client, name, VECTORS[3], top_k=1)[0].path == PATHS[3]
+        assert hit_path(collection.search(client, name, VECTORS[3], top_k=1)[0]) == PATHS[3]
     finally:
         client.drop_collection(name)
         client.close()
+
+
+def count_at_its_level(client, name: str) -> int:
+    return client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"]
 
 
 @pytest.mark.parametrize("level", ["Eventually", "Bounded"])
@@ -211,7 +217,7 @@ def test_weaker_consistency_may_miss_rows_right_after_insert(client, name, level
     """
     client.create_collection(name, dimension=DIM, auto_id=True, consistency_level=level)
     client.insert(name, rows("quick"))  # no flush
-    seen_at_once = collection.count(client, name)
+    seen_at_once = count_at_its_level(client, name)
     last_row_found = any(collection.search(client, name, VECTORS[-1], top_k=1))
     record_property("rows_seen_right_after_insert", f"{seen_at_once}/{ROWS}")
     print(f"{level}: {seen_at_once}/{ROWS} rows seen right after insert; last row found: {last_row_found}")
@@ -220,9 +226,9 @@ def test_weaker_consistency_may_miss_rows_right_after_insert(client, name, level
     strong = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
     assert strong[0]["count(*)"] == ROWS
     deadline = time.monotonic() + 15
-    while collection.count(client, name) < ROWS and time.monotonic() < deadline:
+    while count_at_its_level(client, name) < ROWS and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert collection.count(client, name) == ROWS
+    assert count_at_its_level(client, name) == ROWS
 
 
 def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
@@ -237,7 +243,7 @@ def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
     try:
         indexed = cli("index", str(train), "--batch-size", "32")
         assert indexed.returncode == 0, indexed.stderr
-        assert "Indexed 80 images" in indexed.stdout
+        assert "Indexed 80 new images" in indexed.stdout
         image = train / "castle" / sorted(os.listdir(train / "castle"))[2]
         found = cli("search", str(image), "--json", "--top-k", "4")
         assert found.returncode == 0, found.stderr
@@ -245,7 +251,7 @@ def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
         assert len(hits) == 4 and hits[0]["path"] == str(image)
         assert hits[0]["distance"] == pytest.approx(1.0, abs=1e-4)
         again = cli("index", str(train))
-        assert again.returncode == 0 and "Indexed 0 images" in again.stdout, again.stderr
+        assert again.returncode == 0 and "Nothing new to index: all 80 images" in again.stdout, again.stderr
     finally:
         client = collection.connect(milvus_server, token="")
         if client.has_collection(name):

@@ -1,0 +1,83 @@
+"""Each notebook, run from the top in a real kernel (offline): its counts, then its widget, used after Run All."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+# Cells appended to a notebook: they use its widget as a reader would, in the same kernel, after every cell ran.
+UPLOAD = """
+from datetime import datetime, timezone
+
+
+def upload_file(path):
+    content = Path(path).read_bytes()
+    upload.children[0].value = ({"name": Path(path).name, "type": "image/jpeg", "size": len(content),
+                                 "content": memoryview(content), "last_modified": datetime.now(timezone.utc)},)
+"""
+SHOW = "print(json.dumps([[o['output_type'], o.get('text', '')] for o in {output}.outputs]))"
+
+
+def run(notebook: str, tmp_path: Path, steps: list[str], output: str) -> tuple[dict[str, str], list[list]]:
+    """Execute the notebook plus one cell per step, each followed by a cell that prints what `output` shows.
+    Returns the printed text of each `# NBVAL_CHECK_OUTPUT` cell, and what the widget showed after each step."""
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    checked = [cell for cell in nb.cells if cell.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    shown = []
+    nb.cells.append(nbformat.v4.new_code_cell("import json\nfrom pathlib import Path\n" + UPLOAD))
+    for step in steps:
+        nb.cells.append(nbformat.v4.new_code_cell(step))
+        shown.append(nbformat.v4.new_code_cell(SHOW.format(output=output)))
+        nb.cells.append(shown[-1])
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    texts = {cell.source: "".join(o.get("text", "") for o in cell.outputs) for cell in checked}
+    return texts, [json.loads(cell.outputs[0]["text"]) for cell in shown]
+
+
+def test_notebook_01_counts_then_the_upload_button_after_run_all(tmp_path):
+    texts, shown = run("01_reverse_image_search.ipynb", tmp_path, [
+        'upload_file(query)',
+        'upload_file(data_root / "test" / "castle" / sorted(p.name for p in (data_root / "test" / "castle").iterdir())[0])\n'
+        'Path("not_an_image.jpg").write_bytes(b"plain text")\nupload_file("not_an_image.jpg")',
+        'client.drop_collection(COLLECTION)\nupload_file(query)',
+    ], output="upload.children[1]")
+    assert list(texts.values()) == [
+        "The collection 'image_embeddings' holds 80 images.\n",
+        "Nothing new to index: all 80 images are already in the collection.\n",
+    ]
+    assert [kind for kind, _ in shown[0]] == ["display_data"]  # the figure of the hits
+    (kind, text), = shown[1]
+    assert kind == "stream" and text.startswith("Could not search: the uploaded file is not an image")
+    (kind, text), = shown[2]
+    assert kind == "stream" and text.startswith("Could not search: Milvus says") and "image_embeddings" in text
+    assert text.count("\n") == 1 and "Traceback" not in text
+
+
+def test_notebook_02_counts_and_its_saved_figure(tmp_path):
+    texts, _ = run("02_paintings_search.ipynb", tmp_path, [], output="")
+    assert list(texts.values()) == [
+        "The collection 'image_search' holds 20 paintings.\n",
+        "Cezanne: 4 paintings\nDegas: 4 paintings\nMonet: 4 paintings\nRenoir: 4 paintings\nVanGogh: 4 paintings\n",
+    ]
+    assert (tmp_path / "search_result.png").stat().st_size > 10_000
+
+
+def test_notebook_03_counts_then_the_text_box_after_run_all(tmp_path):
+    texts, shown = run("03_text_to_image_search.ipynb", tmp_path, [
+        'text_box.children[0].children[0].value = "a white dog"',
+        'text_box.children[0].children[0].value = "   "',
+        'client.drop_collection(COLLECTION)\ntext_box.children[0].children[0].value = "a red sports car"',
+    ], output="text_box.children[1]")
+    assert list(texts.values()) == ["Inserted 80 images into Milvus.\n"]
+    assert [kind for kind, _ in shown[0]] == ["display_data"]
+    (kind, text), = shown[1]
+    assert kind == "stream" and text.startswith("Could not search: ") and text.count("\n") == 1
+    (kind, text), = shown[2]
+    assert kind == "stream" and text.startswith("Could not search: Milvus says") and "image_collection" in text
+    assert text.count("\n") == 1 and "Traceback" not in text
