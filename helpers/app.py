@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,14 +125,12 @@ class Searcher:
         return self._search(vector, top_k, value, time.perf_counter() - start)
 
     def search_text(self, text: str, top_k: int, value: str = "") -> Results:
-        """Hits for a text (CLIP collections); an empty text raises `ValueError`."""
+        """Hits for a text (CLIP collections only); an empty text raises `ValueError`."""
         if not self.takes_text:
             raise CollectionError(f"Collection '{self.collection}' holds {self.model} image vectors, which cannot "
                                   "be searched with text. Index the folder with --model clip for text queries.")
-        if not (text or "").strip():
-            raise ValueError("Empty text query: type a few words that describe the image you want.")
         start = time.perf_counter()
-        vector = self.encoder.embed_text(text)
+        vector = self.encoder.embed_text(text)  # an empty text raises ValueError
         return self._search(vector, top_k, value, time.perf_counter() - start)
 
     def _search(self, vector: np.ndarray, top_k: int, value: str, embed_s: float) -> Results:
@@ -158,7 +157,8 @@ class Searcher:
                                   "started. Restart the app to search it.")
         fields = [*PATH_FIELDS, *([self.filter_field] if self.filter_field else [])]
         return search(self.client, self.collection, vector, top_k=top_k, filter=self._filter(value),
-                      output_fields=fields, search_params=self.search_params)
+                      output_fields=fields, search_params=self.search_params,
+                      consistency_level="Strong")  # the rows were inserted by another process
 
     def _explain(self, error: MilvusException) -> tuple[CollectionError, bool]:
         """Why a search failed (the collection is gone, Milvus does not answer, or what Milvus said), and
@@ -206,7 +206,7 @@ class Thumbnails:
         except ImageError:
             image = Image.new("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE), (200, 200, 200))
         image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        partial = target.with_suffix(f".{os.getpid()}.{id(image)}.part")
+        partial = target.with_suffix(f".{threading.get_ident()}.part")  # two searches may show the same image
         image.save(partial, "JPEG", quality=85)
         partial.replace(target)
         self._made[path] = str(target)
