@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import config
+from .errors import CollectionError, InputError
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -71,9 +72,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     # Mistakes in the query are reported before the model loads, which takes seconds.
     if not 1 <= args.top_k <= MAX_TOP_K:
-        raise ValueError(f"--top-k must be between 1 and {MAX_TOP_K}, got {args.top_k}.")
+        raise InputError(f"--top-k must be between 1 and {MAX_TOP_K}, got {args.top_k}.")
     if args.text is not None and not args.text.strip():
-        raise ValueError("Empty text query: type a few words that describe the image you want.")
+        raise InputError("Empty text query: type a few words that describe the image you want.")
     if args.image is not None:
         load_rgb(args.image)
     client = _client(args)
@@ -96,17 +97,20 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .collection import connect
+    from .collection import connect, disconnect
     from .encoders import load_encoder
     from .evaluate import evaluate
     from .indexing import index_folder
 
     encoder = load_encoder(args.model, precision=args.precision)
     with tempfile.TemporaryDirectory() as folder:
-        client = connect(str(Path(folder) / "evaluate.db"))
-        index_folder(client, "evaluate", encoder, args.train, progress=False)
-        result = evaluate(client, "evaluate", encoder, args.train, args.test, k=args.k)
-        client.close()
+        uri = str(Path(folder) / "evaluate.db")
+        client = connect(uri)
+        try:
+            index_folder(client, "evaluate", encoder, args.train, progress=False)
+            result = evaluate(client, "evaluate", encoder, args.train, args.test, k=args.k)
+        finally:
+            disconnect(client, uri)  # stops Milvus Lite's server for the folder before the folder goes
     print(result.summary())
     return 0
 
@@ -130,7 +134,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     names = known if args.names in ([], ["all"]) else args.names
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(f"Unknown name(s) {', '.join(unknown)}: choose from {', '.join(known)} or all.")
+        raise InputError(f"Unknown name(s) {', '.join(unknown)}: choose from {', '.join(known)} or all.")
     for name in names:
         path = fetch_dataset(name) if name in DATASETS else prefetch(name)
         print(f"{name}: {path} ({_size(path) / 1e6:.1f} MB)")
@@ -200,15 +204,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a problem the user can fix prints one line and returns 2."""
-    from .collection import CollectionError
+    from pymilvus import MilvusException
+
     from .datasets import DownloadError
-    from .images import ImageError
 
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CollectionError, DownloadError, ImageError, ValueError, FileNotFoundError, TypeError) as error:
+    except (CollectionError, DownloadError, InputError) as error:  # raised on purpose, with what to do; ImageError too
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except MilvusException as error:  # Milvus refused a request (a server that went away, a dropped collection)
+        print(f"error: Milvus says {error.message} (code {error.code})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: run the same command again to finish; nothing is indexed twice.", file=sys.stderr)

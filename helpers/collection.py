@@ -26,6 +26,7 @@ from pymilvus import DataType, MilvusClient, MilvusException
 from pymilvus.exceptions import ConnectionConfigException
 
 from . import config
+from .errors import CollectionError, InputError
 from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
@@ -37,10 +38,6 @@ NO_PROXY = {"grpc_options": {"grpc.enable_http_proxy": 0}}
 # hangs up ("too_many_pings", logged on stderr) and the next call first reconnects. Locally, no pings.
 LITE_OPTIONS = {"grpc_options": {**NO_PROXY["grpc_options"], "grpc.keepalive_time_ms": 2**31 - 1,
                                  "grpc.keepalive_permit_without_calls": 0}}
-
-
-class CollectionError(RuntimeError):
-    """A Milvus problem explained in words: what is wrong and what to do."""
 
 
 def is_server(uri: str) -> bool:
@@ -384,7 +381,7 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
     "Strong" also sees rows that another process inserted a moment ago (on a server it waits for them).
     """
     if not 1 <= top_k <= MAX_TOP_K:
-        raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
+        raise InputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
     data = np.asarray(vectors, dtype=np.float32)
     single = data.ndim == 1
     queries = data[None, :] if single else data

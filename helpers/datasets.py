@@ -26,6 +26,7 @@ import requests
 from tqdm.auto import tqdm
 
 from . import config
+from .errors import InputError
 
 CHUNK_SIZE = 1 << 20
 RETRY_BACKOFF_S = 1.0
@@ -174,7 +175,7 @@ def _lookup(name: str) -> Dataset:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
+        raise InputError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
 
 
 def _writable_cache(folder: Path) -> None:

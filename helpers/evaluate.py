@@ -17,6 +17,7 @@ from pymilvus import MilvusClient
 
 from .collection import search
 from .encoders import Encoder
+from .errors import InputError
 from .images import labelled_images
 from .results import hit_label
 
@@ -107,7 +108,7 @@ def evaluate(client: MilvusClient, name: str, encoder: Encoder, train_dir: str |
     gallery = Counter(label for _, label in labelled_images(train_dir))
     tests = labelled_images(test_dir)
     if not tests:
-        raise ValueError(f"No test images in class folders below {test_dir}: expected {test_dir}/<class>/<image>.")
+        raise InputError(f"No test images in class folders below {test_dir}: expected {test_dir}/<class>/<image>.")
     embeddings = encoder.embed_images([path for path, _ in tests])
     labels = dict(tests)
     results = search(client, name, embeddings.vectors, top_k=k, search_params=search_params)

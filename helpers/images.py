@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import InputError
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"})
 
 ImageSource = str | os.PathLike | Image.Image
 
 
-class ImageError(ValueError):
+class ImageError(InputError):
     """An image that cannot be used, with the reason in words."""
 
 
@@ -46,7 +48,7 @@ def find_images(folder: str | os.PathLike) -> list[Path]:
     """All image files below `folder`, recursively, sorted; other files are ignored."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder: pass a folder that holds images.")
+        raise InputError(f"{folder} is not a folder: pass a folder that holds images.")
     return [path for path in _walk(folder) if is_image_file(path)]
 
 

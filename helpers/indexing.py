@@ -16,6 +16,7 @@ from pymilvus import MilvusClient
 
 from .collection import check_lengths, create_quick, insert, start_over, stored_paths
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
+from .errors import InputError
 from .images import IMAGE_EXTENSIONS, find_images
 
 CHUNK_BATCHES = 4
@@ -53,7 +54,7 @@ def images_below(folder: str | os.PathLike) -> list[Path]:
     """The image files below `folder` (see `find_images`), or a `ValueError` saying none were found."""
     images = find_images(folder)
     if not images:
-        raise ValueError(
+        raise InputError(
             f"No images found in {folder} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} in any case, "
             "recursively). Point to the folder that holds your images."
         )
@@ -93,5 +94,5 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     if report.indexed == 0 and report.already_indexed == 0:
         reasons = "; ".join(reason for _, reason in report.skipped[:3])
         more = f"; and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
-        raise ValueError(f"None of the {len(images)} image files in {folder} could be decoded: {reasons}{more}.")
+        raise InputError(f"None of the {len(images)} image files in {folder} could be decoded: {reasons}{more}.")
     return report

@@ -17,11 +17,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 from pymilvus import MilvusException
 
-from .collection import CollectionError
+from .errors import CollectionError, InputError
 from .images import ImageError, load_rgb
 
 Handler = Callable[[object], Figure | None]
-EXPECTED_ERRORS = (ImageError, ValueError, CollectionError)  # a bad file or text, a collection that is not there
+EXPECTED_ERRORS = (InputError, CollectionError)  # a bad file or text (ImageError too), a missing collection
 
 
 def _run(output: widgets.Output, handler: Handler, value: object) -> None:

@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
+from .errors import InputError
 from .images import ImageSource, load_rgb
 from .results import hit_label, hit_path, label_of
 
@@ -89,7 +90,7 @@ def embedding_map(vectors: Sequence[Sequence[float]], seed: int = 0) -> np.ndarr
     neighbours together. Seeded, so the same vectors always give the same map."""
     data = np.asarray(vectors, dtype=np.float32)
     if len(data) < 3:
-        raise ValueError(f"A map needs at least 3 vectors, got {len(data)}.")
+        raise InputError(f"A map needs at least 3 vectors, got {len(data)}.")
     reduced = PCA(n_components=min(50, *data.shape), random_state=seed).fit_transform(data)
     perplexity = min(30.0, (len(data) - 1) / 3)
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduced)

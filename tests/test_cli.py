@@ -122,3 +122,32 @@ def test_a_collection_built_offline_is_not_searched_with_real_weights(indexed):
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 2
     assert "built offline, with random stand-in weights, but IMAGE_SEARCH_OFFLINE is off" in result.stderr
+
+
+def test_evaluate_releases_its_milvus_lite_folder(monkeypatch, capsys):
+    from milvus_lite.server_manager import server_manager_instance
+
+    from helpers import cli as command_line
+
+    before = set(server_manager_instance._servers)
+    assert command_line.main(["evaluate", "--train", str(IMAGENET_SAMPLE / "train"),
+                              "--test", str(IMAGENET_SAMPLE / "test")]) == 0
+    assert "precision@10" in capsys.readouterr().out
+    assert set(server_manager_instance._servers) == before  # no Lite server left on a deleted folder
+
+
+def test_only_the_errors_helpers_raise_on_purpose_become_one_line(monkeypatch, capsys):
+    from helpers import cli as command_line
+    from helpers.errors import InputError
+
+    def fails_with(error: Exception):
+        def command(args) -> int:
+            raise error
+        return command
+
+    monkeypatch.setattr(command_line, "cmd_download", fails_with(InputError("Unknown name: say which")))
+    assert command_line.main(["download", "x"]) == 2
+    assert capsys.readouterr().err == "error: Unknown name: say which\n"
+    monkeypatch.setattr(command_line, "cmd_download", fails_with(ValueError("a bug in helpers")))
+    with pytest.raises(ValueError, match="a bug in helpers"):  # its traceback stays
+        command_line.main(["download", "x"])

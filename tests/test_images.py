@@ -24,6 +24,7 @@ from PIL import Image
 
 from helpers import config
 from helpers.collection import CollectionError, connect, count, create_with_schema, search, stored_paths
+from helpers.errors import InputError
 from helpers.images import ImageError, find_images, load_rgb
 from helpers.indexing import index_folder
 from helpers.results import hit_path
@@ -424,7 +425,7 @@ def test_symlink_loops_do_not_hang_the_walk(tmp_path):
 
 
 def test_a_missing_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="is not a folder"):
+    with pytest.raises(InputError, match="is not a folder"):
         find_images(tmp_path / "nowhere")
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from PIL import Image
 
+from helpers.errors import InputError
 from helpers.interactive import image_upload, text_search_box
 from helpers.images import find_images
 
@@ -40,7 +41,7 @@ def test_text_box_passes_the_text_and_reports_errors(capsys):
 
     def on_text(text):
         if not text.strip():
-            raise ValueError("Empty text query")
+            raise InputError("Empty text query")
         received.append(text)
 
     widget = text_search_box(on_text)
