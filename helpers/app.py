@@ -25,8 +25,9 @@ from pymilvus import DataType, MilvusClient, MilvusException
 
 from . import config
 from .cli import query_model
-from .collection import CollectionError, collection_model, connect, count, require_collection, search
+from .collection import collection_model, connect, count, require_collection, search
 from .encoders import Encoder, load_encoder
+from .errors import CollectionError, InputError
 from .images import ImageError, load_rgb
 from .results import PATH_FIELDS, hit_path, label_of
 
@@ -42,7 +43,7 @@ SHARE_WARNING = ("Warning: a share link is public. Anyone who has it can search 
 NO_IMAGE = "No image to search with: upload a photo (JPEG, PNG, WebP, GIF or BMP), take one with the webcam or paste one."
 MIN_CROP = 8
 MILVUS_WAIT_S = 6  # how long a search waits for a Milvus server that does not answer
-EXPECTED_ERRORS = (ImageError, ValueError, TypeError, CollectionError)
+EXPECTED_ERRORS = (InputError, CollectionError)  # raised on purpose (ImageError is an InputError); others are bugs
 CSS = """
 #query-time {min-height: 1.5em}
 #share-warning {color: #b45309; font-weight: 600}
@@ -125,18 +126,20 @@ class Searcher:
         return self._search(vector, top_k, value, time.perf_counter() - start)
 
     def search_text(self, text: str, top_k: int, value: str = "") -> Results:
-        """Hits for a text (CLIP collections only); an empty text raises `ValueError`."""
+        """Hits for a text (CLIP collections only); an empty text raises `InputError`."""
         if not self.takes_text:
             raise CollectionError(f"Collection '{self.collection}' holds {self.model} image vectors, which cannot "
                                   "be searched with text. Index the folder with --model clip for text queries.")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError("Empty text query: type a few words that describe the image you want.")
         start = time.perf_counter()
-        vector = self.encoder.embed_text(text)  # an empty text raises ValueError
+        vector = self.encoder.embed_text(text)
         return self._search(vector, top_k, value, time.perf_counter() - start)
 
     def _search(self, vector: np.ndarray, top_k: int, value: str, embed_s: float) -> Results:
+        if not isinstance(top_k, (int, float)) or not 1 <= top_k <= TOP_K_MAX:
+            raise InputError(f"top_k must be between 1 and {TOP_K_MAX}, got {top_k}.")
         top_k = int(top_k)
-        if not 1 <= top_k <= TOP_K_MAX:
-            raise ValueError(f"top_k must be between 1 and {TOP_K_MAX}, got {top_k}.")
         start = time.perf_counter()
         while True:  # a server that was away answers again once pymilvus has reconnected, within a second or two
             try:
@@ -176,7 +179,7 @@ class Searcher:
         if not value or value == ALL:
             return ""
         if not self.filter_field:
-            raise ValueError(f"Collection '{self.collection}' has no field to filter on.")
+            raise InputError(f"Collection '{self.collection}' has no field to filter on.")
         return f"{self.filter_field} == {json.dumps(str(value), ensure_ascii=False)}"
 
     def _row(self, rank: int, hit: dict) -> dict:

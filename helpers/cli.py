@@ -119,7 +119,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     try:
         from .app import launch
     except ImportError as error:
-        raise ValueError(f"The app needs the app extra ({error}): pip install -e '.[app]'.") from None
+        raise InputError(f"The app needs the app extra ({error}): pip install -e '.[app]'.") from None
 
     launch(args.db, args.collection, token=args.token, host=args.host, port=args.port, share=args.share,
            precision=args.precision, block=True)

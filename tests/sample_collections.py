@@ -29,7 +29,7 @@ def build(client: MilvusClient, name: str, encoder: Encoder) -> None:
     if name == "image_search":
         create_with_schema(client, name, encoder.dim, vector_field="image_embedding", path_field="filepath",
                            text_fields={"painter": 64}, index_type="IVF_FLAT", metric="L2",
-                           index_params={"nlist": 16}, model=encoder.model_id)
+                           index_params={"nlist": 16}, model=encoder.model_id, recreate=True)
         index_folder(client, name, encoder, folder, vector_field="image_embedding",
                      extra_fields=lambda path: {"painter": label_of(path)}, progress=False)
     else:

@@ -300,10 +300,10 @@ def test_wrong_or_missing_collection(lite_uri, resnet34, clip_encoder):
     with pytest.raises(CollectionError, match="not by this encoder"):
         app.Searcher(lite_uri, "image_embeddings", encoder=clip_encoder)
     client = connect(lite_uri)
-    create_quick(client, "doomed", resnet34.dim, model=resnet34.model_id)
+    create_quick(client, "doomed", resnet34.dim, model=resnet34.model_id, recreate=True)
     running = Running(lite_uri, "doomed", resnet34)
     try:
-        create_quick(client, "doomed", resnet34.dim, model=clip_encoder.model_id)  # rebuilt by another model
+        create_quick(client, "doomed", resnet34.dim, model=clip_encoder.model_id, recreate=True)  # another model
         with pytest.raises(AppError, match="rebuilt with another model"):
             running.client().predict(handle_file(QUERY), 3, "", api_name="/search_image")
         client.drop_collection("doomed")
