@@ -68,14 +68,15 @@ def show_text_results(text: str, hits: Sequence[dict], columns: int = COLUMNS) -
 
 
 def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[dict]],
-                    search_seconds: float) -> Figure:
-    """One row per query: the query first (titled with the search time), then its hits titled with distance;
-    `results` is what one `client.search` with all the queries returned."""
+                    search_seconds: float | None = None) -> Figure:
+    """One row per query: the query first (titled with the search time, when given), then its hits titled
+    with distance; `results` is what one `client.search` with all the queries returned."""
     columns = 1 + max((len(hits) for hits in results), default=0)
     figure, axes = plt.subplots(len(queries), columns, squeeze=False, layout="constrained",
                                 figsize=(columns * INCHES_PER_THUMB, len(queries) * (INCHES_PER_THUMB + 0.3)))
     for row, (query, hits) in enumerate(zip(queries, results)):
-        _show(axes[row][0], query, f"{Path(query).parent.name}\nsearch {search_seconds * 1000:.1f} ms")
+        timing = f"search {search_seconds * 1000:.1f} ms" if search_seconds is not None else "query"
+        _show(axes[row][0], query, f"{Path(query).parent.name}\n{timing}")
         for column in range(1, columns):
             if column <= len(hits):
                 hit = hits[column - 1]
