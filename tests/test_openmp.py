@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from helpers import config
+from pathlib import Path
 
 # torch.set_num_threads sets the calling thread's OpenMP team size in torch's runtime; faiss reports its own.
 PROBE = """
@@ -24,7 +24,7 @@ print(faiss.omp_get_max_threads())
 def fresh_interpreter(code: str, *options: str, **env: str) -> subprocess.CompletedProcess:
     """Run `code` in a new Python, from the project's folder; it must succeed."""
     run = subprocess.run([sys.executable, *options, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=config.PROJECT_ROOT, env={**os.environ, **env})
+                         cwd=Path(__file__).resolve().parent.parent, env={**os.environ, **env})
     assert run.returncode == 0, run.stderr
     return run
 

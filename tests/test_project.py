@@ -69,3 +69,31 @@ def test_readme_shows_the_two_commands_first_and_ci_runs_the_test_command():
     first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.DOTALL).group(1)
     assert "make lab" in first_block and "make test" in first_block
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.MULTILINE)
+
+
+def _python_floor() -> tuple[int, ...]:
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    return tuple(int(part) for part in re.fullmatch(r">=\s*(\d+(?:\.\d+)*)", requires).group(1).split("."))
+
+
+def test_the_python_floor_covers_the_standard_library_the_suite_uses():
+    """tomllib (this file) is new in Python 3.11; README and environment.yml say the same floor."""
+    floor = _python_floor()
+    assert floor >= (3, 11)
+    assert f"Python {floor[0]}.{floor[1]}+" in (ROOT / "README.md").read_text()
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    assert f"python={floor[0]}.{floor[1]}" in conda
+
+
+def _pins() -> dict[str, str]:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if "==" in line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("package", ["pymilvus", "milvus-lite"])
+def test_milvus_floors_are_the_tested_versions(package):
+    """The code needs Milvus Lite 3 (a folder per database): the floor is what constraints.txt tests."""
+    floor = f"{package}>={_pins()[package]}"
+    assert floor in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    assert floor in next(entry["pip"] for entry in conda if isinstance(entry, dict))
