@@ -97,3 +97,39 @@ def test_milvus_floors_are_the_tested_versions(package):
     assert floor in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     assert floor in next(entry["pip"] for entry in conda if isinstance(entry, dict))
+
+
+def _relative_imports(path: Path) -> set[str]:
+    """The helpers modules `path` imports, at the top or inside a function."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
+    return found
+
+
+def test_helpers_modules_import_each_other_without_a_cycle():
+    modules = {path.stem: path for path in (ROOT / "helpers").glob("*.py")}
+    graph = {name: _relative_imports(path) & modules.keys() for name, path in modules.items()}
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, f"import cycle: {' -> '.join((*trail, name))}"
+        if name not in done:
+            for other in sorted(graph[name]):
+                visit(other, (*trail, name))
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())
+
+
+def test_importing_helpers_loads_neither_torch_nor_faiss():
+    import subprocess
+    import sys
+
+    code = "import helpers, sys; print(sorted({'torch', 'faiss'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]", result.stderr
