@@ -347,8 +347,11 @@ def run_ceiling(encoder, tensors, batch_size: int) -> tuple[float, str, float]:
     """
     import torch
 
+    from helpers.encoders import cpu_batch
+
     formats = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
-    sizes = sorted({batch_size, *(size for size in (1, 4, 8, 16, 32) if size < batch_size)})
+    micro = min(cpu_batch() if encoder.device.type == "cpu" else batch_size, batch_size)
+    sizes = sorted({batch_size, micro, *(size for size in (1, 4, 8, 16, 32) if size < batch_size)})
     sample = tensors[:max(32, batch_size)]
     original = encoder.memory_format
     nominal = float("nan")

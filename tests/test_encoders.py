@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from helpers import models
-from helpers.encoders import decoding_workers, load_encoder
+from helpers.encoders import cpu_batch, decoding_workers, load_encoder
 from helpers.images import find_images
 
 from conftest import IMAGENET_SAMPLE, use_dead_proxy
@@ -79,8 +79,8 @@ def test_a_large_jpeg_gives_one_vector_by_path_and_as_an_opened_image(resnet34, 
 
 
 def test_on_a_cpu_the_calling_thread_decodes_between_batches_and_runs_the_model(resnet34, tmp_path):
-    """One batching path: no other thread or process, the model on all of torch's threads, one call per
-    batch; a file that fails is skipped in place."""
+    """One batching path: no other thread or process, the model on all of torch's threads, at most
+    `cpu_batch()` images per model call; a file that fails is skipped in place."""
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
     items = [*GALLERY[:5], broken, *GALLERY[5:]]
@@ -93,10 +93,22 @@ def test_on_a_cpu_the_calling_thread_decodes_between_batches_and_runs_the_model(
     finally:
         hook.remove()
     assert decoding_workers(torch.device("cpu"), batches=100) == 0
-    assert [size for _, _, size in seen] == [5, 4, 3]
+    assert [size for _, _, size in seen] == [5, 4, 3] and cpu_batch() >= 5
     assert {(main, count) for main, count, _ in seen} == {(True, torch.get_num_threads())}
     assert threading.active_count() == threads_before
     assert result.sources == GALLERY and [source for source, _ in result.skipped] == [broken]
+
+
+def test_the_model_sees_at_most_cpu_batch_images_at_once_on_a_cpu(resnet34):
+    sizes = []
+    hook = resnet34.model.register_forward_hook(lambda module, inputs, output: sizes.append(len(inputs[0])))
+    try:
+        vectors = resnet34.embed_images(GALLERY, batch_size=len(GALLERY)).vectors
+    finally:
+        hook.remove()
+    step = cpu_batch()
+    assert sizes == [min(step, len(GALLERY) - first) for first in range(0, len(GALLERY), step)]
+    np.testing.assert_allclose(vectors, resnet34.embed_images(GALLERY, batch_size=1).vectors, atol=1e-5)
 
 
 def test_beside_a_gpu_worker_processes_decode_once_there_are_four_batches():
