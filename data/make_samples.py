@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the offline sample images under data/samples/ (deterministic, seeded).
+"""Regenerate the offline sample images under helpers/samples/ (deterministic, seeded).
 
 The images are procedural (numpy + Pillow): every class or painter has its own family look
 (palette + pattern type) and every image is a different random variation of it. They are made
@@ -7,11 +7,11 @@ by this project and dedicated to the public domain (CC0 1.0); see data/README.md
 
 Layout written (the folders are deleted and rewritten on every run):
 
-    data/samples/reverse_image_search/
+    helpers/samples/reverse_image_search/
         train/<class>/<wnid>_<n>.JPEG         8 classes x 10 images
         test/<class>/<wnid>_<n>.JPEG          8 classes x 1 image
         reverse_image_search.csv              id,path,label for the train images
-    data/samples/paintings/
+    helpers/samples/paintings/
         paintings/<painter>/<painter>_<nn>.jpg      5 painters x 4 images (gallery)
         test_paintings/<painter>/<painter>_<nn>.jpg 5 painters x 1 image (queries)
 
@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 SEED = 20240611
 JPEG_OPTIONS = dict(format="JPEG", quality=85, subsampling=2, optimize=False, progressive=False)
-SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "helpers" / "samples"  # shipped in the package
 
 TRAIN_PER_CLASS = 10
 TEST_PER_CLASS = 1
@@ -471,7 +471,7 @@ def tree_digest(root: Path) -> tuple[str, int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=SAMPLES_DIR, help="samples folder (default: data/samples)")
+    parser.add_argument("--out", type=Path, default=SAMPLES_DIR, help="samples folder (default: helpers/samples)")
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
 

@@ -1,6 +1,6 @@
 """Screenshots of the demo app for reviewers and README: `make screenshots` (offline samples, stand-in weights).
 
-Builds the notebooks' collections from data/samples/ in a temporary Milvus Lite file, serves the app on
+Builds the notebooks' collections from helpers/samples/ in a temporary Milvus Lite file, serves the app on
 127.0.0.1 and photographs it in headless Chromium: `app.png` (notebook 02's paintings, an image query)
 and `app_text.png` (notebook 03's CLIP collection, a text query), in the folder given (default screenshots/).
 """

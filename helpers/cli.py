@@ -128,7 +128,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def cmd_download(args: argparse.Namespace) -> int:
     from .datasets import DATASETS, fetch_dataset
-    from .weights import prefetch
+    from .models import prefetch
 
     known = list(DATASETS) + list(MODELS)
     names = known if args.names in ([], ["all"]) else args.names

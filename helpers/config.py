@@ -17,8 +17,7 @@ URI_ENV = "MILVUS_URI"
 TOKEN_ENV = "MILVUS_TOKEN"
 
 DEFAULT_URI = "./milvus.db"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"  # offline sample images, shipped inside the package
 
 STANDIN_SUFFIX = " (offline stand-in)"  # appended to the model a collection records when built offline
 OFFLINE_NOTICE = (

@@ -82,11 +82,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def load_rgb(source: ImageSource, min_size: int | None = None) -> Image.Image:
+def load_rgb(source: ImageSource) -> Image.Image:
     """Decode a path or PIL image to an upright RGB image, or raise `ImageError` saying why not.
 
-    `min_size` lets JPEG decoding shrink large photos on the fly while keeping both sides at least
-    that long, which is much faster when the model resizes them anyway.
+    A file is decoded in full, as a PIL image given directly is, so one image gets one vector
+    whichever way it arrives.
     """
     if isinstance(source, Image.Image):
         return _to_rgb(ImageOps.exif_transpose(source))
@@ -106,8 +106,6 @@ def load_rgb(source: ImageSource, min_size: int | None = None) -> Image.Image:
             if limit and pixels > limit:
                 raise ImageError(f"{path}: too large to decode safely ({image.width}x{image.height} = {pixels} "
                                  f"pixels, over PIL.Image.MAX_IMAGE_PIXELS = {limit}; raise it for files you trust)")
-            if min_size:
-                image.draft("RGB", (min_size, min_size))
             image.load()
             return _to_rgb(ImageOps.exif_transpose(image))
     except ImageError:

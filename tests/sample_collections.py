@@ -1,4 +1,4 @@
-"""The three notebooks' collections, built the notebooks' way from the offline samples in data/samples/.
+"""The three notebooks' collections, built the notebooks' way from the offline samples in helpers/samples/.
 
 Used by the app's tests, `make screenshots` (docs/screenshots.py) and benchmarks/app_load.py, which put
 tests/ on sys.path. Each entry: collection name -> (model, sample folder, how the notebook builds it).

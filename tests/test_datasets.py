@@ -281,7 +281,7 @@ def test_keyboard_interrupt_leaves_only_part_then_resumes(server, archives, tmp_
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, server.url("trickle"), str(dest)],
-        cwd=config.PROJECT_ROOT,
+        cwd=Path(__file__).resolve().parent.parent,  # the checkout, whose helpers is under test
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import weights
-from helpers.encoders import CLIP_STREAM_BATCH, MAX_STREAMS, STREAM_BATCH, cpu_streams, load_encoder
-from helpers.images import find_images, load_rgb
+from helpers import models
+from helpers.encoders import cpu_batch, decoding_workers, load_encoder
+from helpers.errors import InputError
+from helpers.images import find_images
 
 from conftest import IMAGENET_SAMPLE, use_dead_proxy
 
@@ -19,7 +20,7 @@ GALLERY = find_images(IMAGENET_SAMPLE / "train")[:12]
 
 
 def test_timm_loads_the_checkpoint_file_without_its_classifier(resnet34):
-    checkpoint = torch.load(weights.timm_standin("resnet34"), weights_only=True)
+    checkpoint = torch.load(models.timm_standin("resnet34"), weights_only=True)
     assert "fc.weight" in checkpoint  # the file has the 1000-class head, as published checkpoints do
     loaded = resnet34.model.state_dict()
     assert torch.equal(loaded["conv1.weight"], checkpoint["conv1.weight"])
@@ -29,7 +30,7 @@ def test_timm_loads_the_checkpoint_file_without_its_classifier(resnet34):
 
 def test_torchvision_resnet50_drops_the_final_layer_and_loads_the_state_dict():
     encoder = load_encoder("resnet50", device="cpu")
-    checkpoint = torch.load(weights.resnet50_standin(), weights_only=True)
+    checkpoint = torch.load(models.resnet50_standin(), weights_only=True)
     assert torch.equal(encoder.model[0].weight, checkpoint["conv1.weight"])
     assert not any(isinstance(layer, torch.nn.Linear) for layer in encoder.model)
     assert encoder.dim == 2048
@@ -38,23 +39,23 @@ def test_torchvision_resnet50_drops_the_final_layer_and_loads_the_state_dict():
 
 
 def test_clip_loads_the_torchscript_archive_through_clip_load(clip_encoder):
-    archive = torch.jit.load(str(weights.clip_standin()), map_location="cpu").state_dict()
+    archive = torch.jit.load(str(models.clip_standin()), map_location="cpu").state_dict()
     assert torch.allclose(clip_encoder.model.conv1.weight, archive["visual.conv1.weight"].float())
     assert clip_encoder.dim == 512 and clip_encoder.text_model is not None
 
 
 def test_standins_are_deterministic(tmp_path, monkeypatch):
-    first = torch.load(weights.timm_standin("resnet18"), weights_only=True)
+    first = torch.load(models.timm_standin("resnet18"), weights_only=True)
     monkeypatch.setenv("IMAGE_SEARCH_CACHE", str(tmp_path))
-    second_path = weights.timm_standin("resnet18")
+    second_path = models.timm_standin("resnet18")
     assert second_path.is_relative_to(tmp_path)
     second = torch.load(second_path, weights_only=True)
     assert all(torch.equal(first[key], second[key]) for key in first)
 
 
-@pytest.mark.parametrize("batch_size, workers", [(4, 0), (5, 1)])
-def test_batch_embeddings_match_single_images_and_keep_order(resnet34, batch_size, workers):
-    result = resnet34.embed_images(GALLERY, batch_size=batch_size, num_workers=workers)
+@pytest.mark.parametrize("batch_size", [4, 5])
+def test_batch_embeddings_match_single_images_and_keep_order(resnet34, batch_size):
+    result = resnet34.embed_images(GALLERY, batch_size=batch_size)
     assert result.vectors.shape == (len(GALLERY), 512)
     assert result.sources == GALLERY and not result.skipped
     np.testing.assert_allclose(np.linalg.norm(result.vectors, axis=1), 1.0, atol=1e-5)
@@ -63,23 +64,73 @@ def test_batch_embeddings_match_single_images_and_keep_order(resnet34, batch_siz
     assert not np.allclose(result.vectors[0], result.vectors[1], atol=1e-4)
 
 
-@pytest.mark.parametrize("fixture", ["resnet34", "clip_encoder"])
-def test_the_fast_path_gives_the_values_of_the_models_own_preprocessing(request, fixture):
-    """Images travel as 8-bit pixels and are normalised a batch at a time: the same numbers as the
-    model's own Compose([..., ToTensor(), Normalize()]) applied image by image."""
-    encoder = request.getfixturevalue(fixture)
-    assert encoder._split is not None  # the fast path is in use for this model
-    images = [load_rgb(path, encoder.min_side) for path in GALLERY[:4]]
-    reference = torch.stack([encoder.preprocess(image) for image in images])
-    fast = encoder._split.finish(torch.stack([encoder._split(image) for image in images]), torch.contiguous_format)
-    assert torch.equal(fast, reference)
-    np.testing.assert_allclose(encoder.embed_image(GALLERY[0]), encoder.forward(reference[:1])[0].numpy(), atol=1e-6)
-
-
-def test_pil_images_and_paths_give_the_same_vector(resnet34):
+def test_a_large_jpeg_gives_one_vector_by_path_and_as_an_opened_image(resnet34, tmp_path):
+    """Large enough that decoding at a reduced JPEG scale would be possible: a path and an opened image must
+    still be decoded alike."""
+    path = tmp_path / "large.jpg"
     with Image.open(GALLERY[0]) as image:
-        from_pil = resnet34.embed_images([image.copy()]).vectors[0]
-    np.testing.assert_allclose(from_pil, resnet34.embed_image(GALLERY[0]), atol=1e-4)
+        image.convert("RGB").resize((1280, 960), Image.Resampling.BICUBIC).save(path, quality=92)
+    by_path = resnet34.embed_image(path)
+    with Image.open(path) as opened:
+        as_image = resnet34.embed_image(opened)
+    with Image.open(path) as opened:
+        in_a_batch = resnet34.embed_images([opened, path]).vectors
+    np.testing.assert_allclose(as_image, by_path, atol=1e-6)
+    np.testing.assert_allclose(in_a_batch, [by_path, by_path], atol=1e-5)
+
+
+def test_on_a_cpu_the_calling_thread_decodes_between_batches_and_runs_the_model(resnet34, tmp_path):
+    """One batching path: no other thread or process, the model on all of torch's threads, at most
+    `cpu_batch()` images per model call; a file that fails is skipped in place."""
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    items = [*GALLERY[:5], broken, *GALLERY[5:]]
+    seen = []
+    hook = resnet34.model.register_forward_hook(lambda module, inputs, output: seen.append(
+        (threading.current_thread() is threading.main_thread(), torch.get_num_threads(), len(inputs[0]))))
+    threads_before = threading.active_count()
+    try:
+        result = resnet34.embed_images(items, batch_size=5)
+    finally:
+        hook.remove()
+    assert decoding_workers(torch.device("cpu"), batches=100) == 0
+    assert [size for _, _, size in seen] == [5, 4, 3] and cpu_batch() >= 5
+    assert {(main, count) for main, count, _ in seen} == {(True, torch.get_num_threads())}
+    assert threading.active_count() == threads_before
+    assert result.sources == GALLERY and [source for source, _ in result.skipped] == [broken]
+
+
+def test_the_model_sees_at_most_cpu_batch_images_at_once_on_a_cpu(resnet34):
+    sizes = []
+    hook = resnet34.model.register_forward_hook(lambda module, inputs, output: sizes.append(len(inputs[0])))
+    try:
+        vectors = resnet34.embed_images(GALLERY, batch_size=len(GALLERY)).vectors
+    finally:
+        hook.remove()
+    step = cpu_batch()
+    assert sizes == [min(step, len(GALLERY) - first) for first in range(0, len(GALLERY), step)]
+    np.testing.assert_allclose(vectors, resnet34.embed_images(GALLERY, batch_size=1).vectors, atol=1e-5)
+
+
+def test_beside_a_gpu_worker_processes_decode_once_there_are_four_batches():
+    gpu = torch.device("cuda")
+    assert decoding_workers(gpu, batches=3) == 0
+    assert 1 <= decoding_workers(gpu, batches=4) <= 16
+
+
+@pytest.mark.parametrize("fixture", ["resnet34", "clip_encoder"])
+def test_worker_processes_decode_the_same_batches_as_the_calling_thread(request, fixture, tmp_path):
+    """The path used beside a GPU, run on a CPU: the preprocessing travels to worker processes started
+    from a fresh server process (never forked beside Milvus Lite's threads) and gives the same tensors."""
+    encoder = request.getfixturevalue(fixture)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    items = [*GALLERY[:3], broken, *GALLERY[3:6]]
+    here = list(encoder._batches(items, 3, workers=0))
+    in_workers = list(encoder._batches(items, 3, workers=2))
+    assert [(indices, failed) for indices, _, failed in in_workers] == [(indices, failed) for indices, _, failed in here]
+    for (_, mine, _), (_, theirs, _) in zip(here, in_workers):
+        assert torch.equal(mine, theirs)
 
 
 def test_undecodable_files_are_skipped_with_their_reason(resnet34, tmp_path):
@@ -93,7 +144,7 @@ def test_undecodable_files_are_skipped_with_their_reason(resnet34, tmp_path):
 
 
 def test_text_needs_clip(resnet34):
-    with pytest.raises(TypeError, match="clip"):
+    with pytest.raises(InputError, match="clip"):
         resnet34.embed_text("a white dog")
 
 
@@ -125,36 +176,6 @@ def test_texts_must_be_a_list_and_say_something(clip_encoder):
         clip_encoder.embed_text("\ufeff")
 
 
-def test_on_a_cpu_streams_embed_in_order_with_one_thread_each_and_give_the_threads_back(resnet34, tmp_path):
-    broken = tmp_path / "broken.jpg"
-    broken.write_bytes(b"not a jpeg")
-    items = [*GALLERY[:5], broken, *GALLERY[5:]]
-    seen = []
-    hook = resnet34.model.register_forward_hook(
-        lambda module, inputs, output: seen.append((threading.current_thread().name, torch.get_num_threads())))
-    threads = torch.get_num_threads()
-    try:
-        result = resnet34.embed_images(items)
-    finally:
-        hook.remove()
-    streams, each = cpu_streams()
-    assert streams == min(MAX_STREAMS, threads) and each == threads // streams
-    assert len(seen) == -(-len(items) // STREAM_BATCH)  # one forward per STREAM_BATCH images
-    assert {count for _, count in seen} == {each} and all(name.startswith("embed") for name, _ in seen)
-    assert torch.get_num_threads() == threads
-    assert result.sources == GALLERY and [source for source, _ in result.skipped] == [broken]
-    reference = resnet34.embed_images(GALLERY, num_workers=0).vectors  # decoded here, the model on all threads
-    np.testing.assert_allclose(result.vectors, reference, atol=1e-5)
-
-
-def test_an_error_in_a_stream_reaches_the_caller_and_the_threads_are_given_back(resnet34):
-    threads = torch.get_num_threads()
-    with pytest.raises(TypeError):
-        resnet34.embed_images([*GALLERY[:6], 42])  # not a path or an image: a bug, not a bad file
-    assert torch.get_num_threads() == threads
-    assert not [thread for thread in threading.enumerate() if thread.name.startswith("embed")]
-
-
 def test_bfloat16_on_a_cpu_runs_the_model_in_bfloat16_and_gives_unit_float32_vectors_near_float32(resnet34,
                                                                                                  monkeypatch):
     monkeypatch.setenv("IMAGE_SEARCH_OFFLINE", "1")
@@ -165,7 +186,7 @@ def test_bfloat16_on_a_cpu_runs_the_model_in_bfloat16_and_gives_unit_float32_vec
         fast.precision = "float32"  # the weights are bfloat16 now: fixed when the encoder loads
     dtypes = []
     fast.model.conv1.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
-    many = fast.embed_images(GALLERY[:8]).vectors  # streams: the model runs in their threads
+    many = fast.embed_images(GALLERY[:8]).vectors
     one = fast.embed_image(GALLERY[0])
     assert dtypes and set(dtypes) == {torch.bfloat16}
     reference = resnet34.embed_images(GALLERY[:8]).vectors
@@ -182,10 +203,7 @@ def test_bfloat16_clip_stays_in_the_space_of_float32_clip(clip_encoder, monkeypa
     texts = ["a white dog", "a red car on a street"]
     cosines = (fast.embed_texts(texts) * clip_encoder.embed_texts(texts)).sum(axis=1)
     assert cosines.min() > 0.999
-    calls = []
-    fast.model.register_forward_hook(lambda module, inputs, output: calls.append(len(inputs[0])))
     images = fast.embed_images(GALLERY[:10]).vectors
-    assert sorted(calls) == [10 - CLIP_STREAM_BATCH, CLIP_STREAM_BATCH]  # 8 images a stream, in parallel
     assert (images * clip_encoder.embed_images(GALLERY[:10]).vectors).sum(axis=1).min() > 0.999
 
 

@@ -347,10 +347,12 @@ def test_a_pil_image_is_turned_upright_too(zoo):
         assert load_rgb(image).size == (16, 32)
 
 
-def test_a_jpeg_can_be_decoded_smaller_but_never_below_min_size(tmp_path):
+def test_a_large_jpeg_decodes_to_the_same_pixels_by_path_and_as_an_opened_image(tmp_path):
     noise(800, 600, 5).save(tmp_path / "big.jpg")
-    image = load_rgb(tmp_path / "big.jpg", min_size=224)
-    assert min(image.size) >= 224 and image.size[0] < 800
+    by_path = load_rgb(tmp_path / "big.jpg")
+    with Image.open(tmp_path / "big.jpg") as image:
+        opened = load_rgb(image)
+    assert by_path.size == (800, 600) and np.array_equal(np.asarray(by_path), np.asarray(opened))
 
 
 @pytest.mark.parametrize("name", sorted(BAD))

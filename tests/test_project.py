@@ -131,3 +131,67 @@ def test_readme_shows_the_two_commands_first_and_ci_runs_the_test_command():
     first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.DOTALL).group(1)
     assert "make lab" in first_block and "make test" in first_block
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.MULTILINE)
+
+
+def _python_floor() -> tuple[int, ...]:
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    return tuple(int(part) for part in re.fullmatch(r">=\s*(\d+(?:\.\d+)*)", requires).group(1).split("."))
+
+
+def test_the_python_floor_covers_the_standard_library_the_suite_uses():
+    """tomllib (this file) is new in Python 3.11; README and environment.yml say the same floor."""
+    floor = _python_floor()
+    assert floor >= (3, 11)
+    assert f"Python {floor[0]}.{floor[1]}+" in (ROOT / "README.md").read_text()
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    assert f"python={floor[0]}.{floor[1]}" in conda
+
+
+def _pins() -> dict[str, str]:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if "==" in line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("package", ["pymilvus", "milvus-lite"])
+def test_milvus_floors_are_the_tested_versions(package):
+    """The code needs Milvus Lite 3 (a folder per database): the floor is what constraints.txt tests."""
+    floor = f"{package}>={_pins()[package]}"
+    assert floor in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    assert floor in next(entry["pip"] for entry in conda if isinstance(entry, dict))
+
+
+def _relative_imports(path: Path) -> set[str]:
+    """The helpers modules `path` imports, at the top or inside a function."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
+    return found
+
+
+def test_helpers_modules_import_each_other_without_a_cycle():
+    modules = {path.stem: path for path in (ROOT / "helpers").glob("*.py")}
+    graph = {name: _relative_imports(path) & modules.keys() for name, path in modules.items()}
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, f"import cycle: {' -> '.join((*trail, name))}"
+        if name not in done:
+            for other in sorted(graph[name]):
+                visit(other, (*trail, name))
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())
+
+
+def test_importing_helpers_loads_neither_torch_nor_faiss():
+    import subprocess
+    import sys
+
+    code = "import helpers, sys; print(sorted({'torch', 'faiss'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -1,17 +1,19 @@
-"""Where each model family's weights come from: the real pretrained files, or offline stand-ins.
+"""Loading the three model families with their weights: the real pretrained files, or offline stand-ins.
 
-Offline (`IMAGE_SEARCH_OFFLINE=1`) every family gets a deterministic checkpoint of seeded random
-values, written once into the cache and then read by the library's own loading code (timm's
-checkpoint loader, torchvision's `load_state_dict`, `clip.load` from a file), so that code runs
-even without a network. The stand-ins live in their own folder, never where the real weights go.
+`load_model` gives each family's image model without its classifier, the preprocessing that model
+expects and its output size. Offline (`IMAGE_SEARCH_OFFLINE=1`) every family gets a deterministic
+checkpoint of seeded random values, written once into the cache and read by the library's own loading
+code, so that code runs without a network too.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,12 +21,81 @@ import torch
 from . import config
 from .datasets import DownloadError
 
-STANDIN_SEED = 0
+TORCHVISION_RESNET50 = "resnet50"
+CLIP = "clip"
 CLIP_MODEL = "ViT-B/32"
+STANDIN_SEED = 0
 
+
+@dataclass
+class LoadedModel:
+    """An image model in eval mode, its preprocessing (RGB PIL image to tensor) and its output size."""
+
+    name: str
+    model: torch.nn.Module
+    preprocess: Callable
+    dim: int
+    channels_last: bool = True  # faster for convolutional models on CPUs and GPUs
+    text_model: torch.nn.Module | None = None  # CLIP's whole model, for `encode_text`
+
+
+def load_model(name: str, device: torch.device) -> LoadedModel:
+    """'resnet50' (torchvision), 'clip' (ViT-B/32, also 'ViT-B/32') or any timm model name, on `device`."""
+    name = CLIP if name == CLIP_MODEL else name
+    with warnings.catch_warnings(), downloading(name):
+        warnings.filterwarnings("ignore", message=".*(weights_only|pkg_resources|torch.jit.load).*")
+        if name == TORCHVISION_RESNET50:
+            loaded = _torchvision_resnet50()
+        elif name == CLIP:
+            loaded = _clip(device)
+        else:
+            loaded = _timm(name)
+    memory_format = torch.channels_last if loaded.channels_last else torch.contiguous_format
+    loaded.model = loaded.model.eval().to(device, memory_format=memory_format)
+    return loaded
+
+
+def _timm(name: str) -> LoadedModel:
+    """A timm model without its classifier (global average pool), with timm's preprocessing for that model."""
+    import timm
+    from timm.data import create_transform, resolve_data_config
+
+    overlay = {"file": str(timm_standin(name))} if config.is_offline() else None
+    model = timm.create_model(name, pretrained=True, num_classes=0, global_pool="avg", pretrained_cfg_overlay=overlay)
+    preprocess = create_transform(**resolve_data_config({}, model=model))  # the model's own config, not its name's
+    return LoadedModel(name, model, preprocess, model.num_features)
+
+
+def _torchvision_resnet50() -> LoadedModel:
+    """torchvision ResNet-50 with the final classification layer removed: 2048-d pooled features."""
+    from torchvision import transforms
+    from torchvision.models import resnet50
+
+    model = resnet50()
+    model.load_state_dict(resnet50_state_dict())
+    preprocess = transforms.Compose([
+        transforms.Resize(256),
+        transforms.CenterCrop(224),
+        transforms.ToTensor(),
+        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+    ])
+    return LoadedModel(TORCHVISION_RESNET50, torch.nn.Sequential(*list(model.children())[:-1]), preprocess, 2048)
+
+
+def _clip(device: torch.device) -> LoadedModel:
+    """OpenAI CLIP ViT-B/32: an image tower and a text tower that share one 512-d space."""
+    import clip
+
+    model, preprocess = clip.load(clip_source(), device=device, jit=False)
+    return LoadedModel(CLIP, model.visual, preprocess, model.visual.output_dim, channels_last=False,
+                       text_model=model.eval())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Offline stand-ins: seeded random checkpoints in the formats the libraries publish.
 
 def standin_dir() -> Path:
-    """The cache folder that holds offline stand-in checkpoints."""
+    """The cache folder that holds offline stand-in checkpoints, apart from where real weights go."""
     return config.cache_dir() / "standin-weights"
 
 
@@ -75,10 +146,10 @@ def clip_standin() -> Path:
     path = standin_dir() / f"clip-ViT-B-32-seed{STANDIN_SEED}.pt"
     if path.exists():
         return path
-    from clip.model import CLIP, convert_weights
+    from clip.model import CLIP as ClipModel, convert_weights
 
     torch.manual_seed(STANDIN_SEED)
-    model = CLIP(
+    model = ClipModel(
         embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=32,
         context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12,
     ).eval()
@@ -102,11 +173,11 @@ def clip_source() -> str:
     return str(clip_standin()) if config.is_offline() else CLIP_MODEL
 
 
+# ---------------------------------------------------------------------------------------------------
+# Downloading ahead of time, and failed downloads.
 
 def prefetch(model: str) -> Path:
     """Download (or, offline, create) a model's weights into its library's cache; return the file or folder."""
-    from .encoders import CLIP, TORCHVISION_RESNET50
-
     if config.is_offline():
         if model == TORCHVISION_RESNET50:
             return resnet50_standin()
@@ -131,8 +202,6 @@ def prefetch(model: str) -> Path:
 
 def _source_and_cache(model: str) -> tuple[str, Path]:
     """Where a model's real weights come from and the library cache they are stored in."""
-    from .encoders import CLIP, TORCHVISION_RESNET50
-
     if model == TORCHVISION_RESNET50:
         from torchvision.models import ResNet50_Weights
 
