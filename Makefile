@@ -41,6 +41,7 @@ app: setup
 
 screenshots: setup
 	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python docs/screenshots.py screenshots
+	SCREENSHOTS=screenshots IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest -q tests/test_jupyterlab.py
 
 clean:
 	rm -rf notebooks/_executed notebooks/*.db .pytest_cache screenshots

@@ -9,10 +9,10 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
+from contextlib import redirect_stderr
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image
 from pymilvus import MilvusException
@@ -25,25 +25,32 @@ EXPECTED_ERRORS = (InputError, CollectionError)  # a bad file or text (ImageErro
 
 
 def _run(output: widgets.Output, handler: Handler, value: object) -> None:
-    """Call the handler and show its figure, or the reason it failed, in `output`."""
-    output.clear_output()
+    """Call the handler and show its figure, or the reason it failed, in `output`, with any note it printed.
+
+    Everything is set on the widget's outputs directly rather than captured with `with output:`, which
+    shows the same in JupyterLab, Colab and a kernel driven by a script.
+    """
+    output.outputs = ()
     pymilvus_log = logging.getLogger("pymilvus")
     level = pymilvus_log.level
-    with output:
-        pymilvus_log.setLevel(logging.CRITICAL)  # it would log the traceback of a failed call; one line says it
-        try:
+    notes = io.StringIO()
+    pymilvus_log.setLevel(logging.CRITICAL)  # it would log the traceback of a failed call; one line says it
+    try:
+        with redirect_stderr(notes):
             figure = handler(value)
-        except MilvusException as error:  # a dropped collection, a closed client, a server that went away
-            print(f"Could not search: Milvus says {error.message} (code {error.code}).")
-            return
-        except EXPECTED_ERRORS as error:
-            print(f"Could not search: {error}")
-            return
-        finally:
-            pymilvus_log.setLevel(level)
-        if figure is not None:
-            display(figure)
-            plt.close(figure)
+    except MilvusException as error:  # a dropped collection, a closed client, a server that went away
+        output.append_stdout(f"Could not search: Milvus says {error.message} (code {error.code}).\n")
+        return
+    except EXPECTED_ERRORS as error:
+        output.append_stdout(f"Could not search: {error}\n")
+        return
+    finally:
+        pymilvus_log.setLevel(level)
+        if notes.getvalue():
+            output.append_stderr(notes.getvalue())
+    if figure is not None:
+        output.append_display_data(figure)
+        plt.close(figure)
 
 
 def decode_upload(content: bytes) -> Image.Image:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 
-from PIL import Image
+import matplotlib
 
-from helpers.errors import InputError
-from helpers.interactive import image_upload, text_search_box
-from helpers.images import find_images
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from PIL import Image  # noqa: E402
+
+from helpers.errors import InputError  # noqa: E402
+from helpers.images import find_images  # noqa: E402
+from helpers.interactive import image_upload, text_search_box  # noqa: E402
 
 from conftest import IMAGENET_SAMPLE
 
@@ -28,26 +34,34 @@ def test_an_uploaded_image_reaches_the_callback_decoded():
         assert received[0].size == original.size
 
 
-def test_a_bad_upload_gives_a_message_not_a_traceback(capsys):
+def test_a_bad_upload_gives_a_message_not_a_traceback():
     received = []
     widget = image_upload(lambda image: received.append(image))
     widget.children[0].value = upload_value("notes.jpg", b"not an image")
     assert received == []
-    assert "Could not search: the uploaded file is not an image" in capsys.readouterr().out
+    (shown,) = widget.children[1].outputs
+    assert shown["name"] == "stdout" and shown["text"].startswith("Could not search: the uploaded file is not an image")
 
 
-def test_text_box_passes_the_text_and_reports_errors(capsys):
+def test_text_box_passes_the_text_and_reports_errors():
     received = []
 
     def on_text(text):
         if not text.strip():
             raise InputError("Empty text query")
         received.append(text)
+        print("a note on stderr", file=sys.stderr)
+        figure, _ = plt.subplots()
+        return figure
 
     widget = text_search_box(on_text)
     box, button = widget.children[0].children
     box.value = "a white dog"
     button.click()
     assert received == ["a white dog", "a white dog"]
+    output = widget.children[1]
+    assert [shown["output_type"] for shown in output.outputs] == ["stream", "display_data"]  # the last search only
+    assert output.outputs[0] == {"output_type": "stream", "name": "stderr", "text": "a note on stderr\n"}
+    assert "Figure" in output.outputs[1]["data"]["text/plain"]  # a PNG too in a kernel with the inline backend
     box.value = " "
-    assert "Could not search: Empty text query" in capsys.readouterr().out
+    assert output.outputs == ({"output_type": "stream", "name": "stdout", "text": "Could not search: Empty text query\n"},)

@@ -45,6 +45,8 @@ def test_notebook_01_counts_then_the_upload_button_after_run_all(tmp_path):
         'upload_file(query)',
         'upload_file(data_root / "test" / "castle" / sorted(p.name for p in (data_root / "test" / "castle").iterdir())[0])\n'
         'Path("not_an_image.jpg").write_bytes(b"plain text")\nupload_file("not_an_image.jpg")',
+        'from helpers.app import launch\nimport urllib.request\ndemo = launch(MILVUS_URI, COLLECTION, encoder=encoder)\n'
+        'assert urllib.request.urlopen(demo.local_url, timeout=30).status == 200  # a failure here fails the test',
         'client.drop_collection(COLLECTION)\nupload_file(query)',
     ], output="upload.children[1]")
     assert list(texts.values()) == [
@@ -54,7 +56,8 @@ def test_notebook_01_counts_then_the_upload_button_after_run_all(tmp_path):
     assert [kind for kind, _ in shown[0]] == ["display_data"]  # the figure of the hits
     (kind, text), = shown[1]
     assert kind == "stream" and text.startswith("Could not search: the uploaded file is not an image")
-    (kind, text), = shown[2]
+    assert shown[2] == shown[1]  # launching the demo page from the notebook leaves the widget as it was
+    (kind, text), = shown[3]
     assert kind == "stream" and text.startswith("Could not search: Milvus says") and "image_embeddings" in text
     assert text.count("\n") == 1 and "Traceback" not in text
 
