@@ -205,7 +205,7 @@ class Thumbnails:
             return self._made[path]
         target = Path(self._folder.name) / f"{hashlib.sha256(path.encode()).hexdigest()[:32]}.jpg"
         try:
-            image = load_rgb(path, min_size=THUMBNAIL_SIDE)
+            image = load_rgb(path)
         except ImageError:
             image = Image.new("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE), (200, 200, 200))
         image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
