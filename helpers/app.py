@@ -24,8 +24,7 @@ from PIL import Image
 from pymilvus import DataType, MilvusClient, MilvusException
 
 from . import config
-from .cli import query_model
-from .collection import collection_model, connect, count, require_collection, search
+from .collection import collection_model, connect, count, query_model, require_collection, search
 from .encoders import Encoder, load_encoder
 from .errors import CollectionError, InputError
 from .images import ImageError, load_rgb

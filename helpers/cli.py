@@ -11,13 +11,9 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import config
 from .errors import CollectionError, InputError
-
-if TYPE_CHECKING:
-    from pymilvus import MilvusClient
 
 MODELS = ("resnet34", "resnet50", "clip")
 PRECISIONS = ("float32", "bfloat16", "float16")  # helpers.encoders.PRECISIONS, named here without importing torch
@@ -45,28 +41,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def query_model(client: MilvusClient, collection: str) -> str:
-    """The model that built `collection`, without the stand-in mark; a `CollectionError` when a query embedded
-    now could not match its vectors (no model recorded, or built with the other offline setting)."""
-    from .collection import CollectionError, collection_model
-
-    model = collection_model(client, collection)
-    if model is None:
-        raise CollectionError(f"Collection '{collection}' does not record which model built it; "
-                              "rebuild it with `python -m helpers index --recreate`.")
-    base = model.removesuffix(config.STANDIN_SUFFIX)
-    if (base != model) != config.is_offline():
-        built = "offline, with random stand-in weights" if base != model else "with pretrained weights"
-        raise CollectionError(
-            f"Collection '{collection}' was built {built}, but {config.OFFLINE_ENV} is "
-            f"{'off' if base != model else 'on'} now, so the query would not match its vectors. Rebuild it with "
-            "`python -m helpers index FOLDER --recreate`, or switch offline mode back."
-        )
-    return base
-
-
 def cmd_search(args: argparse.Namespace) -> int:
-    from .collection import MAX_TOP_K, CollectionError, require_collection, search
+    from .collection import MAX_TOP_K, query_model, require_collection, search
     from .images import load_rgb
     from .results import hit_path
 

@@ -261,6 +261,24 @@ def collection_model(client: MilvusClient, name: str) -> str | None:
     return _describe(client, name).model
 
 
+def query_model(client: MilvusClient, collection: str) -> str:
+    """The model that built `collection`, without the stand-in mark; a `CollectionError` when a query embedded
+    now could not match its vectors (no model recorded, or built with the other offline setting)."""
+    model = collection_model(client, collection)
+    if model is None:
+        raise CollectionError(f"Collection '{collection}' does not record which model built it; "
+                              "rebuild it with `python -m helpers index --recreate`.")
+    base = model.removesuffix(config.STANDIN_SUFFIX)
+    if (base != model) != config.is_offline():
+        built = "offline, with random stand-in weights" if base != model else "with pretrained weights"
+        raise CollectionError(
+            f"Collection '{collection}' was built {built}, but {config.OFFLINE_ENV} is "
+            f"{'off' if base != model else 'on'} now, so the query would not match its vectors. Rebuild it with "
+            "`python -m helpers index FOLDER --recreate`, or switch offline mode back."
+        )
+    return base
+
+
 def require_collection(client: MilvusClient, name: str) -> None:
     """Raise a clear error when the collection does not exist; load it for search if it does."""
     if not client.has_collection(name):
