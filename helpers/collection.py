@@ -139,12 +139,14 @@ class _ExceptionCatcher(logging.Handler):
 
 @dataclass(frozen=True)
 class _Layout:
-    """What a search needs to know of a collection: its vector sizes and which path fields it can return."""
+    """What a search (or a fresh start) needs to know of a collection: its vector sizes, which path fields it can
+    return, the model that built it and its primary key."""
 
     dims: dict[str, int]
     fields: frozenset[str]
     dynamic: bool
     model: str | None
+    primary: str
 
 
 def _describe(client: MilvusClient, name: str) -> _Layout:
@@ -155,6 +157,7 @@ def _describe(client: MilvusClient, name: str) -> _Layout:
         fields=frozenset(f["name"] for f in info["fields"]),
         dynamic=bool(info.get("enable_dynamic_field")),
         model=info.get("properties", {}).get(MODEL_PROPERTY),
+        primary=next(f["name"] for f in info["fields"] if f.get("is_primary")),
     )
 
 
@@ -238,12 +241,10 @@ def start_over(client: MilvusClient, name: str, dim: int, model: str | None) -> 
     if not client.has_collection(name):
         return
     _forget(client, name)
-    info = client.describe_collection(name)
     layout = _describe(client, name)
     if list(layout.dims.values()) == [dim]:
-        primary = next(f["name"] for f in info["fields"] if f.get("is_primary"))
         client.load_collection(name)
-        client.delete(name, filter=f"{primary} >= 0")
+        client.delete(name, filter=f"{layout.primary} >= 0")
         client.alter_collection_properties(name, properties=_properties(model))
         return
     if len(layout.fields) == 2 and layout.dynamic:  # quick setup: the id and the vector, all else dynamic
