@@ -43,7 +43,7 @@ def _cpu() -> str:
 
 def build(uri: str, model: str) -> str:
     """Index the model's sample collection into the Lite file `uri` (closed afterwards); its name."""
-    from helpers.collection import connect, disconnect
+    from helpers.connection import connect, disconnect
     from helpers.encoders import load_encoder
 
     import sample_collections as samples

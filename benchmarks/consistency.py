@@ -19,7 +19,8 @@ from pathlib import Path
 import helpers  # noqa: F401  (the package first, as everywhere in the suite)
 import numpy as np
 
-from helpers.collection import connect, create_quick, disconnect
+from helpers.collection import create_quick
+from helpers.connection import connect, disconnect
 from milvus_server import start_server
 
 DIM = 512

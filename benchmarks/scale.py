@@ -35,7 +35,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # run as a script from anywhere
 
-from helpers import collection  # noqa: E402
+from helpers import collection, connection, indexing  # noqa: E402
 from milvus_server import start_server  # noqa: E402  (benchmarks/milvus_server.py, also the tests' server)
 
 SEED = 2024
@@ -130,7 +130,7 @@ def run_one(client, backend: str, index: str, data: np.ndarray, queries: np.ndar
         for start in range(0, rows, INSERT_CHUNK):
             stop = min(rows, start + INSERT_CHUNK)
             chunk = [{"filepath": str(i), VECTOR_FIELD: data[i].tolist()} for i in range(start, stop)]
-            collection.insert(client, name, chunk, flush=False)
+            indexing.insert(client, name, chunk, flush=False)
         client.flush(name)
         result.insert_s = time.perf_counter() - started
         result.insert_rate = rows / result.insert_s
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             stops.append(stop)
             print(f"Milvus server {uris['server']} started in {time.perf_counter() - t0:.1f} s", flush=True)
         for backend in backends:
-            clients[backend] = collection.connect(uris[backend], token="", timeout=30)
+            clients[backend] = connection.connect(uris[backend], token="", timeout=30)
         print(table([]), flush=True)
         rng = np.random.default_rng(SEED)
         last: dict[tuple, Result] = {}

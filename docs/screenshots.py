@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import app, config  # noqa: E402  (helpers before torch, see README)
-from helpers.collection import connect  # noqa: E402
+from helpers.connection import connect  # noqa: E402
 from helpers.encoders import load_encoder  # noqa: E402
 
 

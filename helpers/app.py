@@ -9,185 +9,32 @@ Only thumbnails of the collection's images are ever served: no folder is added t
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import sys
 import tempfile
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 from PIL import Image
-from pymilvus import DataType, MilvusClient, MilvusException
 
 from . import config
-from .collection import collection_model, connect, count, query_model, require_collection, search
-from .encoders import Encoder, load_encoder
+from .encoders import Encoder
 from .errors import CollectionError, InputError
 from .images import ImageError, load_rgb
-from .results import PATH_FIELDS, hit_path, label_of
+from .searcher import ALL, TOP_K_MAX, Results, Searcher
 
 TOP_K_DEFAULT = 10
-TOP_K_MAX = 100
 MAX_FILE_SIZE = "10mb"
 THUMBNAIL_SIDE = 320
-IVF_NPROBE = 128  # notebook 02's value; Milvus caps it at the index's nlist
-MAX_FILTER_VALUES = 1000  # a scalar field with more distinct values gets no filter menu
-ALL = "(all)"
 SHARE_WARNING = ("Warning: a share link is public. Anyone who has it can search this collection and see its "
                  "images until you stop the app (Ctrl-C).")
 NO_IMAGE = "No image to search with: upload a photo (JPEG, PNG, WebP, GIF or BMP), take one with the webcam or paste one."
 MIN_CROP = 8
-MILVUS_WAIT_S = 6  # how long a search waits for a Milvus server that does not answer
 EXPECTED_ERRORS = (InputError, CollectionError)  # raised on purpose (ImageError is an InputError); others are bugs
 CSS = """
 #query-time {min-height: 1.5em}
 #share-warning {color: #b45309; font-weight: 600}
 """
-
-
-def _filter_field(client: MilvusClient, collection: str) -> str | None:
-    """The first VARCHAR field of the schema besides the image path (e.g. `painter`), if there is one."""
-    fields = client.describe_collection(collection)["fields"]
-    return next((f["name"] for f in fields if f["type"] == DataType.VARCHAR and f["name"] not in PATH_FIELDS
-                 and not f.get("is_primary")), None)
-
-
-def _distinct(client: MilvusClient, collection: str, field: str) -> list[str]:
-    """The distinct values of a scalar field, sorted; empty when there are more than MAX_FILTER_VALUES."""
-    values: set[str] = set()
-    iterator = client.query_iterator(collection, batch_size=1000, filter="", output_fields=[field])
-    while (batch := iterator.next()) and len(values) <= MAX_FILTER_VALUES:
-        values.update(str(row[field]) for row in batch if row.get(field) is not None)
-    iterator.close()
-    return sorted(values) if len(values) <= MAX_FILTER_VALUES else []
-
-
-def _search_params(client: MilvusClient, collection: str) -> dict | None:
-    """Search parameters for the collection's index: IVF indexes search IVF_NPROBE lists, not Milvus's default 8,
-    which misses neighbours (more so behind a filter)."""
-    for index in client.list_indexes(collection):
-        if str(client.describe_index(collection, index).get("index_type", "")).startswith("IVF"):
-            return {"params": {"nprobe": IVF_NPROBE}}
-    return None
-
-
-@dataclass
-class Results:
-    """The hits of one query (rank, filepath, label, distance and scalar fields) and where the time went."""
-
-    hits: list[dict]
-    embed_ms: float
-    search_ms: float
-
-    def status(self) -> str:
-        """One line for the page: how many results and the search time."""
-        return (f"{len(self.hits)} results in {self.embed_ms + self.search_ms:.0f} ms "
-                f"(embedding {self.embed_ms:.0f} ms, Milvus {self.search_ms:.0f} ms)")
-
-
-class Searcher:
-    """One collection and the encoder of its model: turns an image or a text into ranked hits."""
-
-    def __init__(self, uri: str, collection: str, token: str | None = None, precision: str | None = None,
-                 encoder: Encoder | None = None) -> None:
-        self.uri, self.collection = uri, collection
-        self.client = connect(uri, token)
-        require_collection(self.client, collection)
-        self.model = query_model(self.client, collection)
-        self.recorded = collection_model(self.client, collection)
-        self.filter_field = _filter_field(self.client, collection)
-        self.filter_values = _distinct(self.client, collection, self.filter_field) if self.filter_field else []
-        self.count = count(self.client, collection)
-        self.search_params = _search_params(self.client, collection)
-        if encoder is not None and encoder.model_id != self.recorded:
-            raise CollectionError(f"Collection '{collection}' was built by {self.recorded}, not by this encoder "
-                                  f"({encoder.model_id}): pass its encoder, or none to load the right one.")
-        self.encoder = encoder or load_encoder(self.model, precision=precision)
-
-    @property
-    def takes_text(self) -> bool:
-        """True when the collection's model also embeds text (CLIP)."""
-        return self.encoder.text_model is not None
-
-    def describe(self) -> str:
-        """What the page searches, in one line."""
-        return (f"Collection **{self.collection}**: {self.count} images, model {self.recorded}, "
-                f"{self.encoder.dim}-d vectors, Milvus at `{self.uri}`")
-
-    def search_image(self, image: Image.Image | str | os.PathLike, top_k: int, value: str = "") -> Results:
-        """Hits for an image (a PIL image or a file); a file that is no usable image raises `ImageError`."""
-        start = time.perf_counter()
-        vector = self.encoder.embed_image(load_rgb(image))
-        return self._search(vector, top_k, value, time.perf_counter() - start)
-
-    def search_text(self, text: str, top_k: int, value: str = "") -> Results:
-        """Hits for a text (CLIP collections only); an empty text raises `InputError`."""
-        if not self.takes_text:
-            raise CollectionError(f"Collection '{self.collection}' holds {self.model} image vectors, which cannot "
-                                  "be searched with text. Index the folder with --model clip for text queries.")
-        if not isinstance(text, str) or not text.strip():
-            raise InputError("Empty text query: type a few words that describe the image you want.")
-        start = time.perf_counter()
-        vector = self.encoder.embed_text(text)
-        return self._search(vector, top_k, value, time.perf_counter() - start)
-
-    def _search(self, vector: np.ndarray, top_k: int, value: str, embed_s: float) -> Results:
-        if not isinstance(top_k, (int, float)) or not 1 <= top_k <= TOP_K_MAX:
-            raise InputError(f"top_k must be between 1 and {TOP_K_MAX}, got {top_k}.")
-        top_k = int(top_k)
-        start = time.perf_counter()
-        while True:  # a server that was away answers again once pymilvus has reconnected, within a second or two
-            try:
-                hits = self._hits(vector, top_k, value)
-                break
-            except MilvusException as error:
-                problem, answering = self._explain(error)
-                if answering or time.perf_counter() - start > MILVUS_WAIT_S:
-                    raise problem from None
-                time.sleep(0.5)
-        search_s = time.perf_counter() - start
-        rows = [self._row(rank, hit) for rank, hit in enumerate(hits, 1)]
-        return Results(rows, embed_s * 1000, search_s * 1000)
-
-    def _hits(self, vector: np.ndarray, top_k: int, value: str) -> list[dict]:
-        if collection_model(self.client, self.collection) != self.recorded:
-            raise CollectionError(f"Collection '{self.collection}' was rebuilt with another model since the app "
-                                  "started. Restart the app to search it.")
-        fields = [*PATH_FIELDS, *([self.filter_field] if self.filter_field else [])]
-        return search(self.client, self.collection, vector, top_k=top_k, filter=self._filter(value),
-                      output_fields=fields, search_params=self.search_params,
-                      consistency_level="Strong")  # the rows were inserted by another process
-
-    def _explain(self, error: MilvusException) -> tuple[CollectionError, bool]:
-        """Why a search failed (the collection is gone, Milvus does not answer, or what Milvus said), and
-        whether Milvus answers."""
-        try:
-            require_collection(self.client, self.collection)
-        except CollectionError as missing:
-            return missing, True
-        except MilvusException:
-            return CollectionError(f"Milvus at {self.uri} did not answer within {MILVUS_WAIT_S} s ({error.message}). "
-                                   "Search again when it is back."), False
-        return CollectionError(f"Milvus could not search collection '{self.collection}': {error.message}"), True
-
-    def _filter(self, value: str) -> str:
-        if not value or value == ALL:
-            return ""
-        if not self.filter_field:
-            raise InputError(f"Collection '{self.collection}' has no field to filter on.")
-        return f"{self.filter_field} == {json.dumps(str(value), ensure_ascii=False)}"
-
-    def _row(self, rank: int, hit: dict) -> dict:
-        """A hit as the API returns it; the key is `filepath`, since gradio_client downloads any `path`."""
-        path = hit_path(hit)
-        row = {"rank": rank, "filepath": path, "label": label_of(path), "distance": float(hit["distance"])}
-        if self.filter_field:
-            row[self.filter_field] = hit["entity"].get(self.filter_field)
-        return row
 
 
 class Thumbnails:

@@ -21,7 +21,7 @@ DEFAULT_COLLECTION = "images"
 
 
 def _client(args: argparse.Namespace):
-    from .collection import connect
+    from .connection import connect
 
     return connect(args.db, args.token)
 
@@ -73,7 +73,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .collection import connect, disconnect
+    from .connection import connect, disconnect
     from .encoders import load_encoder
     from .evaluate import evaluate
     from .indexing import index_folder
@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a problem the user can fix prints one line and returns 2."""
     from pymilvus import MilvusException
 
-    from .datasets import DownloadError
+    from .download import DownloadError
 
     args = build_parser().parse_args(argv)
     try:

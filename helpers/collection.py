@@ -1,29 +1,20 @@
-"""Milvus collections for image vectors: connect, create both ways the tutorials do, insert, search.
+"""Milvus collections for image vectors: create them both ways the tutorials do, and search them.
 
-The same calls work on Milvus Lite (a local file), a Milvus server and Zilliz Cloud. Collections are
+The same calls work on Milvus Lite (a local folder), a Milvus server and Zilliz Cloud. Collections are
 created with Session consistency: the client that inserted rows sees them in its next search, also on a
 server, without the wait Strong costs on every request. Reads that must see what another process wrote
-(the command line's search, finding what is already indexed) ask for Strong themselves. Collections
-record which model made their vectors, so a later search cannot mix models.
+(the command line's search, counting rows) ask for Strong themselves. Collections record which model made
+their vectors, so a later search cannot mix models.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
-import signal
-import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
-from pymilvus.exceptions import ConnectionConfigException
 
 from . import config
 from .errors import CollectionError, InputError
@@ -31,110 +22,6 @@ from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
 MAX_TOP_K = 16384
-INSERT_BATCH = 512
-# gRPC, unlike curl or Go, sends even calls to 127.0.0.1 through HTTP(S)_PROXY when one is set; local needs none.
-NO_PROXY = {"grpc_options": {"grpc.enable_http_proxy": 0}}
-# Milvus Lite serves from this process. pymilvus pings every 10 s, even when idle; after 30 s of quiet Lite
-# hangs up ("too_many_pings", logged on stderr) and the next call first reconnects. Locally, no pings.
-LITE_OPTIONS = {"grpc_options": {**NO_PROXY["grpc_options"], "grpc.keepalive_time_ms": 2**31 - 1,
-                                 "grpc.keepalive_permit_without_calls": 0}}
-
-
-def is_server(uri: str) -> bool:
-    """True for a server or Zilliz Cloud address, False for a Milvus Lite file."""
-    return uri.startswith(("http://", "https://", "tcp://", "grpc://"))
-
-
-def is_loopback(uri: str) -> bool:
-    """True for a server URI on this machine (localhost, 127.x.x.x, ::1)."""
-    host = urlsplit(uri).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def connection_options(uri: str) -> dict:
-    """gRPC settings for `MilvusClient(uri, **connection_options(uri))`: no proxy and no idle pings for a Lite
-    file, no proxy for a server on this machine, pymilvus's defaults for anything across a network."""
-    if not is_server(uri):
-        return LITE_OPTIONS
-    return NO_PROXY if is_loopback(uri) else {}
-
-
-def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0) -> MilvusClient:
-    """A `MilvusClient` for a Lite file path, a server URI, or Zilliz Cloud with a token (defaults from
-    MILVUS_URI/TOKEN), with each failure a person can fix turned into a `CollectionError` that says what to do."""
-    uri = uri or config.milvus_uri()
-    token = config.milvus_token() if token is None else token
-    if is_server(uri):
-        try:
-            return MilvusClient(uri=uri, token=token, timeout=timeout, **connection_options(uri))
-        except MilvusException as error:
-            raise CollectionError(
-                f"The Milvus server at {uri} did not answer within {timeout:g} s ({error.message}). Start it, check "
-                f"the address and token, or unset {config.URI_ENV} to use a local Milvus Lite file."
-            ) from None
-    path = Path(uri).expanduser()
-    if path.suffix != ".db":
-        raise CollectionError(
-            f"'{uri}' is neither a server URI (http://host:19530) nor a Milvus Lite file name: Lite file names end "
-            f"in .db, e.g. {path.with_name(path.name + '.db')}."
-        )
-    if path.is_file():
-        raise CollectionError(
-            f"{path} is a single file, probably written by Milvus Lite 2 (milvus-lite<3); Milvus Lite 3 keeps a "
-            "folder under that name. Move the file away or pass another .db name, then index the images again."
-        )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CollectionError(f"Cannot create the folder for the Milvus Lite file {path}: {error}.") from None
-    lite_logger = logging.getLogger("milvus_lite")
-    saved = lite_logger.level, lite_logger.propagate
-    causes = _ExceptionCatcher()
-    lite_logger.setLevel(logging.ERROR)
-    lite_logger.propagate = False  # its start-up traceback is turned into the sentence below instead
-    lite_logger.addHandler(causes)
-    try:
-        return MilvusClient(uri=str(path), **connection_options(str(path)))
-    except ConnectionConfigException as error:
-        if any(type(cause).__name__ == "DataDirLockedError" for cause in causes.exceptions):
-            raise CollectionError(
-                f"The Milvus Lite file {path} is already open in another process (another notebook kernel or a "
-                "running `python -m helpers`). Stop that kernel or process (Kernel > Shut Down Kernel), or pass "
-                "another file name as uri."
-            ) from None
-        reason = "; ".join(str(cause) for cause in causes.exceptions) or error.message
-        raise CollectionError(f"Milvus Lite could not open {path} ({reason}). Pass another .db name as uri.") from None
-    finally:
-        lite_logger.removeHandler(causes)
-        lite_logger.setLevel(saved[0])
-        lite_logger.propagate = saved[1]
-
-
-def disconnect(client: MilvusClient, uri: str) -> None:
-    """Close the client; for a Lite file also stop its embedded server, so another process can open the file."""
-    _layouts.pop(client, None)
-    client.close()
-    if not is_server(uri):
-        from milvus_lite.server_manager import server_manager_instance
-
-        server_manager_instance.release_server(str(Path(uri).expanduser()))
-
-
-class _ExceptionCatcher(logging.Handler):
-    """Keeps the exceptions Milvus Lite logs while it starts, to say why it could not open a file."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.exceptions: list[BaseException] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.exc_info[1] is not None:
-            self.exceptions.append(record.exc_info[1])
 
 
 @dataclass(frozen=True)
@@ -289,83 +176,6 @@ def require_collection(client: MilvusClient, name: str) -> None:
             f"`python -m helpers index FOLDER --collection {name}`."
         )
     client.load_collection(name)
-
-
-def _varchar_limits(client: MilvusClient, name: str) -> dict[str, int]:
-    info = client.describe_collection(name)
-    return {f["name"]: int(f["params"]["max_length"]) for f in info["fields"] if f["type"] == DataType.VARCHAR}
-
-
-def check_lengths(client: MilvusClient, name: str, rows: Iterable[dict]) -> None:
-    """Raise `CollectionError` if any text in `rows` is longer (in UTF-8 bytes) than its VARCHAR field allows."""
-    limits = _varchar_limits(client, name)
-    for row in rows:
-        for field_name, limit in limits.items():
-            value = str(row.get(field_name, ""))
-            if len(value.encode("utf-8")) > limit:
-                raise CollectionError(
-                    f"'{value}' is {len(value.encode('utf-8'))} bytes, longer than field '{field_name}' allows "
-                    f"(max_length={limit}). Nothing was inserted: move the images to a shorter path, or create "
-                    "the collection with a larger limit."
-                )
-
-
-@contextmanager
-def held_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C ("Interrupt kernel" in Jupyter) until the block is done, then deliver it.
-
-    A KeyboardInterrupt raised inside a gRPC call can leave the client's channel locked, and every later
-    call on that client then hangs. A second Ctrl-C is delivered at once, for a call that does not return.
-    Only the main thread receives signals, so in other threads this does nothing.
-    """
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
-        yield
-        return
-    held: list[int] = []
-
-    def hold(signum: int, frame: Any) -> None:
-        held.append(signum)
-        if len(held) == 2:
-            signal.signal(signal.SIGINT, previous)
-            previous(signum, frame)
-
-    signal.signal(signal.SIGINT, hold)
-    try:
-        yield
-    finally:
-        if signal.getsignal(signal.SIGINT) is hold:
-            signal.signal(signal.SIGINT, previous)
-        if len(held) == 1:
-            previous(signal.SIGINT, None)
-
-
-def insert(client: MilvusClient, name: str, rows: Sequence[dict], batch_size: int = INSERT_BATCH,
-           flush: bool = True) -> int:
-    """Insert rows in batches and return how many went in; over-long text is refused before anything is written.
-    An interrupt waits until the rows are in (see `held_interrupt`)."""
-    count = 0
-    with held_interrupt():
-        check_lengths(client, name, rows)
-        for start in range(0, len(rows), batch_size):
-            count += client.insert(name, list(rows[start:start + batch_size]))["insert_count"]
-        if flush and count:
-            client.flush(name)
-    return count
-
-
-def stored_paths(client: MilvusClient, name: str, path_field: str = "filepath") -> set[str]:
-    """Every image path already in the collection, to index a folder again without duplicates."""
-    # Lite has no server timestamp for the iterator and says so at WARNING level; the fallback is right.
-    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-    paths: set[str] = set()
-    with held_interrupt():
-        iterator = client.query_iterator(name, batch_size=1000, filter="", output_fields=[path_field],
-                                         consistency_level="Strong")  # rows another process inserted count too
-        while batch := iterator.next():
-            paths.update(row[path_field] for row in batch if path_field in row)
-        iterator.close()
-    return paths
 
 
 def count(client: MilvusClient, name: str) -> int:

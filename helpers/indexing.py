@@ -1,25 +1,32 @@
 """Index a folder of images into a collection: embed in chunks, insert each chunk, skip what is stored.
 
 Inserting chunk by chunk means an interrupted run loses at most one chunk, and because paths already
-in the collection are skipped, running it again completes the collection without duplicates.
+in the collection are skipped, running it again completes the collection without duplicates. Each insert
+checks the VARCHAR limits before writing anything and holds Ctrl-C until its rows are in.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pymilvus import MilvusClient
+from pymilvus import DataType, MilvusClient
 
-from .collection import check_lengths, create_quick, insert, start_over, stored_paths
+from .collection import create_quick, start_over
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
-from .errors import InputError
+from .errors import CollectionError, InputError
 from .images import IMAGE_EXTENSIONS, find_images
 
 CHUNK_BATCHES = 4
+INSERT_BATCH = 512
 
 
 @dataclass
@@ -96,3 +103,80 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
         more = f"; and {len(report.skipped) - 3} more" if len(report.skipped) > 3 else ""
         raise InputError(f"None of the {len(images)} image files in {folder} could be decoded: {reasons}{more}.")
     return report
+
+
+def _varchar_limits(client: MilvusClient, name: str) -> dict[str, int]:
+    info = client.describe_collection(name)
+    return {f["name"]: int(f["params"]["max_length"]) for f in info["fields"] if f["type"] == DataType.VARCHAR}
+
+
+def check_lengths(client: MilvusClient, name: str, rows: Iterable[dict]) -> None:
+    """Raise `CollectionError` if any text in `rows` is longer (in UTF-8 bytes) than its VARCHAR field allows."""
+    limits = _varchar_limits(client, name)
+    for row in rows:
+        for field_name, limit in limits.items():
+            value = str(row.get(field_name, ""))
+            if len(value.encode("utf-8")) > limit:
+                raise CollectionError(
+                    f"'{value}' is {len(value.encode('utf-8'))} bytes, longer than field '{field_name}' allows "
+                    f"(max_length={limit}). Nothing was inserted: move the images to a shorter path, or create "
+                    "the collection with a larger limit."
+                )
+
+
+@contextmanager
+def held_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C ("Interrupt kernel" in Jupyter) until the block is done, then deliver it.
+
+    A KeyboardInterrupt raised inside a gRPC call can leave the client's channel locked, and every later
+    call on that client then hangs. A second Ctrl-C is delivered at once, for a call that does not return.
+    Only the main thread receives signals, so in other threads this does nothing.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        held.append(signum)
+        if len(held) == 2:
+            signal.signal(signal.SIGINT, previous)
+            previous(signum, frame)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is hold:
+            signal.signal(signal.SIGINT, previous)
+        if len(held) == 1:
+            previous(signal.SIGINT, None)
+
+
+def insert(client: MilvusClient, name: str, rows: Sequence[dict], batch_size: int = INSERT_BATCH,
+           flush: bool = True) -> int:
+    """Insert rows in batches and return how many went in; over-long text is refused before anything is written.
+    An interrupt waits until the rows are in (see `held_interrupt`)."""
+    count = 0
+    with held_interrupt():
+        check_lengths(client, name, rows)
+        for start in range(0, len(rows), batch_size):
+            count += client.insert(name, list(rows[start:start + batch_size]))["insert_count"]
+        if flush and count:
+            client.flush(name)
+    return count
+
+
+def stored_paths(client: MilvusClient, name: str, path_field: str = "filepath") -> set[str]:
+    """Every image path already in the collection, to index a folder again without duplicates."""
+    # Lite has no server timestamp for the iterator and says so at WARNING level; the fallback is right.
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+    paths: set[str] = set()
+    with held_interrupt():
+        iterator = client.query_iterator(name, batch_size=1000, filter="", output_fields=[path_field],
+                                         consistency_level="Strong")  # rows another process inserted count too
+        while batch := iterator.next():
+            paths.update(row[path_field] for row in batch if path_field in row)
+        iterator.close()
+    return paths

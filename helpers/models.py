@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from . import config
-from .datasets import DownloadError
+from .download import DownloadError
 
 TORCHVISION_RESNET50 = "resnet50"
 CLIP = "clip"

@@ -21,8 +21,10 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from helpers import app, config
-from helpers.collection import CollectionError, connect, create_quick, disconnect
+from helpers.collection import CollectionError, create_quick
+from helpers.connection import connect, disconnect
 from helpers.encoders import load_encoder
+from helpers.searcher import Searcher
 
 import sample_collections as samples
 from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE
@@ -284,7 +286,7 @@ def test_text_is_only_a_query(apps):
 
 
 def test_share_page_warns_that_the_link_is_public(lite_uri, resnet34):
-    page = app.build(app.Searcher(lite_uri, "image_embeddings", encoder=resnet34), share=True)
+    page = app.build(Searcher(lite_uri, "image_embeddings", encoder=resnet34), share=True)
     page.launch(server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         assert app.SHARE_WARNING in get(f"{page.local_url}config").text
@@ -296,9 +298,9 @@ def test_share_page_warns_that_the_link_is_public(lite_uri, resnet34):
 
 def test_wrong_or_missing_collection(lite_uri, resnet34, clip_encoder):
     with pytest.raises(CollectionError, match="No collection named 'nope'"):
-        app.Searcher(lite_uri, "nope")
+        Searcher(lite_uri, "nope")
     with pytest.raises(CollectionError, match="not by this encoder"):
-        app.Searcher(lite_uri, "image_embeddings", encoder=clip_encoder)
+        Searcher(lite_uri, "image_embeddings", encoder=clip_encoder)
     client = connect(lite_uri)
     create_quick(client, "doomed", resnet34.dim, model=resnet34.model_id, recreate=True)
     running = Running(lite_uri, "doomed", resnet34)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.collection import connect, count, create_quick, disconnect, search
+from helpers.collection import count, create_quick, search
+from helpers.connection import connect, disconnect
 from helpers.results import hit_path
 
 VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))[0].astype(np.float32)
@@ -48,7 +49,7 @@ def test_reusing_a_collection_keeps_its_rows(tmp_path):
 def test_a_collection_written_by_another_process_is_searchable_here(tmp_path):
     db = tmp_path / "m.db"
     script = (
-        "import sys; sys.path.insert(0, sys.argv[2]); import test_collection as t; from helpers.collection import connect;"
+        "import sys; sys.path.insert(0, sys.argv[2]); import test_collection as t; from helpers.connection import connect;"
         "c = connect(sys.argv[1]); t.fill(c, 'c'); c.close()"
     )
     subprocess.run([sys.executable, "-c", script, str(db), str(Path(__file__).parent)],
@@ -63,7 +64,8 @@ def test_after_disconnect_another_process_can_open_the_file(tmp_path):
     client = connect(db)
     fill(client, "c")
     disconnect(client, db)
-    script = "import sys; from helpers.collection import connect, count; print(count(connect(sys.argv[1]), 'c'))"
+    script = ("import sys; from helpers.collection import count; from helpers.connection import connect; "
+              "print(count(connect(sys.argv[1]), 'c'))")
     result = subprocess.run([sys.executable, "-c", script, db], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "8"
@@ -71,7 +73,8 @@ def test_after_disconnect_another_process_can_open_the_file(tmp_path):
 
 IDLE_CLIENT = """
 import sys, time
-from helpers.collection import connect, create_quick, search
+from helpers.collection import create_quick, search
+from helpers.connection import connect
 client = connect(sys.argv[1])
 create_quick(client, "c", 2, model="test-model", recreate=True)
 client.insert("c", [{"vector": [1.0, 0.0], "filename": "img/0.jpg"}])

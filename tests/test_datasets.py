@@ -1,4 +1,4 @@
-"""Tests for helpers.datasets against a real HTTP server on 127.0.0.1 serving zips of real JPEGs."""
+"""Tests for helpers.datasets and helpers.download against a real HTTP server on 127.0.0.1 serving zips of real JPEGs."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from helpers import config, datasets
-from helpers.datasets import DATASETS, Dataset, DownloadError, download_file, extract_zip, fetch_dataset
+from helpers import config, datasets, download
+from helpers.datasets import DATASETS, Dataset, extract_zip, fetch_dataset
+from helpers.download import DownloadError, download_file
 
 CLASSES = ("Afghan_hound", "tabby_cat")
 TRAIN_PER_CLASS = 4
 LAYOUT = {"train": len(CLASSES) * TRAIN_PER_CLASS, "test": len(CLASSES)}
-DROP_AFTER = datasets.CHUNK_SIZE * 3 // 2  # past the first 1 MiB chunk, so a resume has something to build on
+DROP_AFTER = download.CHUNK_SIZE * 3 // 2  # past the first 1 MiB chunk, so a resume has something to build on
 STALL_S = 2.0
 
 
@@ -73,7 +74,7 @@ def _corrupt(data: bytes) -> bytes:
 def archives() -> dict[str, bytes]:
     good = _zip(_dataset_members())
     stored = _zip(_dataset_members(), zipfile.ZIP_STORED)
-    assert len(good) > DROP_AFTER + datasets.CHUNK_SIZE // 2
+    assert len(good) > DROP_AFTER + download.CHUNK_SIZE // 2
     return {"good.zip": good, "corrupt-deflated.zip": _corrupt(good), "corrupt-stored.zip": _corrupt(stored)}
 
 
@@ -165,7 +166,7 @@ def server(archives):
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch):
-    monkeypatch.setattr(datasets, "RETRY_BACKOFF_S", 0.01)
+    monkeypatch.setattr(download, "RETRY_BACKOFF_S", 0.01)
     monkeypatch.delenv(config.OFFLINE_ENV, raising=False)
 
 
@@ -276,7 +277,7 @@ def test_keyboard_interrupt_leaves_only_part_then_resumes(server, archives, tmp_
     dest = tmp_path / "good.zip"
     part = tmp_path / "good.zip.part"
     code = (
-        "import sys; from pathlib import Path; from helpers.datasets import download_file; "
+        "import sys; from pathlib import Path; from helpers.download import download_file; "
         "download_file([sys.argv[1]], Path(sys.argv[2]), retries=1, timeout=20)"
     )
     proc = subprocess.Popen(
@@ -287,7 +288,7 @@ def test_keyboard_interrupt_leaves_only_part_then_resumes(server, archives, tmp_
     )
     try:
         deadline = time.monotonic() + 15
-        while not (part.exists() and part.stat().st_size >= datasets.CHUNK_SIZE):
+        while not (part.exists() and part.stat().st_size >= download.CHUNK_SIZE):
             assert proc.poll() is None, proc.communicate()[1].decode()
             assert time.monotonic() < deadline, "the download never started"
             time.sleep(0.02)

@@ -157,7 +157,7 @@ def test_clip_text_and_image_share_one_space(clip_encoder):
 
 
 def test_a_failed_weights_download_names_the_url_the_cache_and_the_switch(monkeypatch, tmp_path):
-    from helpers.datasets import DownloadError
+    from helpers.download import DownloadError
 
     monkeypatch.delenv("IMAGE_SEARCH_OFFLINE")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))

@@ -30,9 +30,10 @@ import torch
 
 from conftest import IMAGENET_SAMPLE
 from helpers import config
-from helpers.collection import connect, count, create_quick, insert, require_collection, stored_paths
+from helpers.collection import count, create_quick, require_collection
+from helpers.connection import connect
 from helpers.images import find_images
-from helpers.indexing import index_folder
+from helpers.indexing import index_folder, insert, stored_paths
 
 CHUNK = 32  # --batch-size 8 times indexing.CHUNK_BATCHES
 INTERRUPTED = "interrupted: run the same command again to finish; nothing is indexed twice."
@@ -227,7 +228,9 @@ def test_interrupting_the_kernel_halfway_then_running_the_cell_again(tmp_path, r
 WRITE_AND_DIE = """
 import os, signal, sys
 import numpy as np
-from helpers.collection import connect, create_quick, insert
+from helpers.collection import create_quick
+from helpers.connection import connect
+from helpers.indexing import insert
 db, paths = sys.argv[1], sys.argv[2:]
 client = connect(db)
 rng = np.random.default_rng(0)

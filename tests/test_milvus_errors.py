@@ -18,8 +18,10 @@ import pytest
 from PIL import Image
 
 from helpers import config
-from helpers.collection import (MAX_TOP_K, CollectionError, collection_model, connect, count, create_quick,
-                                create_with_schema, insert, require_collection, search)
+from helpers.collection import (MAX_TOP_K, CollectionError, collection_model, count, create_quick, create_with_schema,
+                                require_collection, search)
+from helpers.connection import connect
+from helpers.indexing import insert
 from helpers.indexing import index_folder
 from helpers.results import hit_path
 
@@ -126,7 +128,7 @@ def test_the_cli_index_with_another_model_exits_2_and_says_to_use_recreate(tmp_p
 # A Lite file another process has open
 
 
-HOLD = ("import sys, time; from helpers.collection import connect; connect(sys.argv[1]); print('open', flush=True); "
+HOLD = ("import sys, time; from helpers.connection import connect; connect(sys.argv[1]); print('open', flush=True); "
         "time.sleep(120)")
 
 

@@ -20,7 +20,7 @@ import uuid
 import numpy as np
 import pytest
 
-from helpers import collection
+from helpers import collection, connection, indexing
 from helpers.collection import CollectionError
 from helpers.results import hit_path
 
@@ -65,7 +65,7 @@ def uri(request, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def client(uri):
-    client = collection.connect(uri, token="")
+    client = connection.connect(uri, token="")
     yield client
     client.close()
 
@@ -93,7 +93,7 @@ def filled(client, style):
     """A collection of all ROWS made once per backend and style (creating one on the server takes seconds)."""
     name = _fresh_name()
     create(client, name, style, model="resnet34")
-    inserted = collection.insert(client, name, rows(style), batch_size=128)  # three batches, then a flush
+    inserted = indexing.insert(client, name, rows(style), batch_size=128)  # three batches, then a flush
     yield name, inserted
     client.drop_collection(name)
 
@@ -114,7 +114,7 @@ def test_batch_insert_count_and_each_vector_is_its_own_top_hit(client, filled, s
 
 
 def test_stored_paths_lists_every_row(client, filled):
-    assert collection.stored_paths(client, filled[0]) == set(PATHS)
+    assert indexing.stored_paths(client, filled[0]) == set(PATHS)
 
 
 def test_filtered_search_returns_only_monet(client, filled, style):
@@ -144,13 +144,13 @@ def test_existing_collection_of_another_dim_or_model_is_refused(client, filled, 
 
 def test_drop_and_recreate_gives_an_empty_collection(client, name, style):
     create(client, name, style)
-    collection.insert(client, name, rows(style), flush=False)
+    indexing.insert(client, name, rows(style), flush=False)
     assert collection.count(client, name) == ROWS
 
     create(client, name, style)  # recreate=True, as the tutorials do on a re-run
     assert client.has_collection(name)
     assert collection.count(client, name) == 0
-    assert collection.stored_paths(client, name) == set()
+    assert indexing.stored_paths(client, name) == set()
     params = STYLES[style]["search_params"]
     assert collection.search(client, name, VECTORS[0], search_params=params) == []
     assert collection.search(client, name, VECTORS[:2], search_params=params) == [[], []]
@@ -162,7 +162,7 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
     collection.create_quick(client, name, DIM, recreate=True)
     for start in range(0, ROWS, 60):
         batch = range(start, start + 60)
-        assert collection.insert(client, name, rows("quick", batch), flush=False) == 60
+        assert indexing.insert(client, name, rows("quick", batch), flush=False) == 60
         hits = collection.search(client, name, VECTORS[start:start + 60], top_k=1)  # first, before any count
         assert [hit_path(query_hits[0]) for query_hits in hits] == PATHS[start:start + 60]
         assert collection.count(client, name) == start + 60
@@ -172,7 +172,7 @@ def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client
     """search() remembers a collection's layout after the first query (one call per query, not four);
     a collection dropped or rebuilt with another size by someone else still gets the right answer."""
     collection.create_quick(client, name, DIM, recreate=True)
-    collection.insert(client, name, rows("quick", range(20)))
+    indexing.insert(client, name, rows("quick", range(20)))
     assert hit_path(collection.search(client, name, VECTORS[5], top_k=1)[0]) == PATHS[5]
     client.drop_collection(name)  # directly, not through helpers
     with pytest.raises(CollectionError, match=f"No collection named '{name}'"):
@@ -192,11 +192,11 @@ def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, 
     use_dead_proxy(monkeypatch)
     # A new address, so pymilvus opens a new channel instead of sharing the module's client.
     local = str(tmp_path / "proxied.db") if uri.endswith(".db") else uri.replace("127.0.0.1", "localhost")
-    client = collection.connect(local, token="", timeout=10)
+    client = connection.connect(local, token="", timeout=10)
     name = _fresh_name()
     try:
         collection.create_quick(client, name, DIM, recreate=True)
-        assert collection.insert(client, name, rows("quick", range(10))) == 10
+        assert indexing.insert(client, name, rows("quick", range(10))) == 10
         assert hit_path(collection.search(client, name, VECTORS[3], top_k=1)[0]) == PATHS[3]
     finally:
         client.drop_collection(name)
@@ -253,7 +253,7 @@ def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
         again = cli("index", str(train))
         assert again.returncode == 0 and "Nothing new to index: all 80 images" in again.stdout, again.stderr
     finally:
-        client = collection.connect(milvus_server, token="")
+        client = connection.connect(milvus_server, token="")
         if client.has_collection(name):
             client.drop_collection(name)
         client.close()
@@ -265,5 +265,5 @@ def test_nothing_listening_gives_collection_error_quickly():
         port = sock.getsockname()[1]
     started = time.monotonic()
     with pytest.raises(CollectionError, match=f"server at http://127.0.0.1:{port} did not answer"):
-        collection.connect(f"http://127.0.0.1:{port}", token="", timeout=5)
+        connection.connect(f"http://127.0.0.1:{port}", token="", timeout=5)
     assert time.monotonic() - started < 15
