@@ -3,8 +3,9 @@
 Milvus Lite searches and builds its indexes with faiss in the notebook's own process. faiss and torch each
 bring an OpenMP runtime. This script starts fresh processes in turns, one loading faiss before torch and one
 loading torch before faiss. In each it loads an encoder (offline stand-in weights: the weights do not
-change the speed), fills a Milvus Lite collection, and then times image queries as the notebooks' upload
-widget makes them. Each query is a single-image forward plus a search, in turns with other searches.
+change the speed), fills a Milvus Lite collection, and then times queries: a single-image forward (on a
+ready tensor, no decoding) plus a search, in turns with other searches, as a notebook's upload widget or
+the demo page makes them one after the other.
 
     python benchmarks/import_order.py [--models resnet34,resnet50,clip] [--rounds 3] [--queries 25]
 

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/scale.py --quick             # 1k and 10k rows only
     .venv/bin/python benchmarks/scale.py --sizes 10000 --dims 512 --backends server --indexes HNSW
 
-The data are seeded random unit vectors (and 100 more as queries), inserted through helpers.collection
+The data are seeded random unit vectors (and 100 more as queries), inserted through helpers.indexing.insert
 in batches and flushed; the collection has the explicit schema of the paintings notebook (L2 metric).
 "build s" is the time from the flush until the index is finished and the collection is loaded with it
 (rows go into a released collection). Latencies are of single-query searches, top 10, in one client:

@@ -28,7 +28,7 @@ RETRY_BACKOFF_S = 1.0
 
 
 class DownloadError(RuntimeError):
-    """A dataset could not be downloaded, verified or extracted; the message says how to fix it."""
+    """A dataset or model weights could not be downloaded, verified or extracted; the message says how to fix it."""
 
 
 class _MirrorFailed(Exception):

@@ -1,4 +1,4 @@
-"""The demo app (helpers/app.py): the page in a real Chromium, the gradio_client endpoints, bad input, and what
+"""The demo app (helpers/app.py, its queries in helpers/searcher.py): the page in a real Chromium, the gradio_client endpoints, bad input, and what
 a share link could reach. Each app runs for real on 127.0.0.1 over the notebooks' collections, built from the
 offline samples in a Milvus Lite file, or on the session's Milvus server.
 """

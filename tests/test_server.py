@@ -1,4 +1,5 @@
-"""helpers.collection on a real Milvus server (loopback) and on Milvus Lite: the same tests, the same assertions.
+"""helpers.collection, connection and indexing's inserts on a real Milvus server (loopback) and on Milvus
+Lite: the same tests, the same assertions.
 
 Most tests are parametrized over the backend, `lite` (a Milvus Lite file in a temporary folder) and
 `server` (the session's Milvus standalone from the `milvus_server` fixture, tests/milvus_server.py), and
