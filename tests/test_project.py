@@ -14,6 +14,7 @@ import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_MODULE_LINES = 300
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONDA_NAMES = {"pytorch": "torch"}
 
@@ -186,6 +187,12 @@ def test_helpers_modules_import_each_other_without_a_cycle():
 
     for name in sorted(graph):
         visit(name, ())
+
+
+def test_every_helpers_module_can_be_read_in_one_sitting():
+    lengths = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in (ROOT / "helpers").glob("*.py")}
+    long = {name: lines for name, lines in lengths.items() if lines > MAX_MODULE_LINES}
+    assert not long, f"split these modules by job (at most {MAX_MODULE_LINES} lines each): {long}"
 
 
 def test_importing_helpers_loads_faiss_but_not_torch():
