@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from machine import cpu_name
 
 os.environ.setdefault("IMAGE_SEARCH_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -33,12 +34,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _cpu() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return f"{os.cpu_count()} cores, {model}"
 
 
 def build(uri: str, model: str) -> str:
@@ -123,7 +118,7 @@ def main() -> int:
     ms = np.array(latencies) * 1000
     p50, p95 = (np.percentile(ms, [50, 95]) if len(ms) else (float("nan"),) * 2)
     print(f"app on Milvus Lite, collection {name} ({args.model}), {args.clients} clients for {args.seconds:g} s; "
-          f"CPU: {_cpu()}")
+          f"CPU: {os.cpu_count()} cores, {cpu_name()}")
     print(f"requests {len(latencies) + len(errors)}  errors {len(errors)}  p50 {p50:.0f} ms  p95 {p95:.0f} ms  "
           f"throughput {len(latencies) / args.seconds:.1f} req/s")
     for error in sorted(set(errors))[:5]:

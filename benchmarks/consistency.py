@@ -10,7 +10,6 @@ search right after the insert finds the newest row. Prints the CPU and a table o
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import tempfile
 import time
@@ -21,17 +20,11 @@ import numpy as np
 
 from helpers.collection import create_quick
 from helpers.connection import connect, disconnect
+from machine import cpu_name
 from milvus_server import start_server
 
 DIM = 512
 LEVELS = ("Session", "Strong", "Bounded")
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def measure(uri: str, rows: int, searches: int) -> dict[str, tuple[float, float]]:

@@ -443,14 +443,9 @@ def query_latency(encoder, client, collection: str, paths, tensor, count: int) -
 def machine_line(device) -> str:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from machine import cpu_name
+
+    cpu = cpu_name()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     text = (f"CPU: {cpu}, {cores} cores; torch {torch.__version__} ({torch.get_num_threads()} intra-op threads); "
             f"Python {platform.python_version()}; device: {device}")

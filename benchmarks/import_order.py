@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = ("torch first", "faiss first")
 ROWS = 1000
@@ -64,13 +66,6 @@ def child(order: str, model: str, queries: int) -> dict[str, float]:
                 times["query"].append(query * 1e3)
         disconnect(client, uri)
     return {key: statistics.median(values) for key, values in times.items()}
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def main() -> None:
