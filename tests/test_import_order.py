@@ -49,3 +49,9 @@ def test_importing_helpers_after_torch_warns_with_what_to_do():
     assert "RuntimeWarning: torch was imported before helpers" in stderr
     assert "Restart the kernel (or the script) and import helpers before torch." in stderr
     assert "RuntimeWarning" not in fresh_interpreter("import helpers\nimport torch").stderr
+
+
+def test_importing_helpers_loads_faiss_but_not_torch():
+    """torch loads only where a module needs it."""
+    code = "import helpers, sys; print(sorted({'torch', 'faiss'} & set(sys.modules)))"
+    assert fresh_interpreter(code).stdout.strip() == "['faiss']"

@@ -193,13 +193,3 @@ def test_every_helpers_module_can_be_read_in_one_sitting():
     lengths = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in (ROOT / "helpers").glob("*.py")}
     long = {name: lines for name, lines in lengths.items() if lines > MAX_MODULE_LINES}
     assert not long, f"split these modules by job (at most {MAX_MODULE_LINES} lines each): {long}"
-
-
-def test_importing_helpers_loads_faiss_but_not_torch():
-    """faiss first, on purpose (see test_import_order.py); torch only where a module needs it."""
-    import subprocess
-    import sys
-
-    code = "import helpers, sys; print(sorted({'torch', 'faiss'} & set(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert result.stdout.strip() == "['faiss']", result.stderr
