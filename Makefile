@@ -19,7 +19,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 test: setup
-	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax \
+	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --durations=25 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg
 
 notebooks: setup

@@ -163,7 +163,11 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
         image_button.click(page_image, [query, top_k, value], outputs, **common)
         query.change(lambda image, k, v: page_image(image, k, v, quiet=True), [query, top_k, value], outputs,
                      **common)  # after an upload, a webcam shot, a paste, a crop, or the image cleared
-        query.select(crop, [query, corner], [query, corner, status], api_visibility="private", preprocess=False)
+        # A second corner clicked while the first is still being answered must reach crop: no progress overlay
+        # over the image to catch the click, and "multiple" queues it (a select's default drops it); queued, it
+        # reads the corner the first click stored.
+        query.select(crop, [query, corner], [query, corner, status], api_visibility="private", preprocess=False,
+                     show_progress="hidden", trigger_mode="multiple")
         text_button.click(page_text, [text, top_k, value], outputs, **common)
         text.submit(page_text, [text, top_k, value], outputs, **common)
         top_k.release(again, [mode, query, text, top_k, value], outputs, **common)
