@@ -8,7 +8,7 @@ For each model, on the same images in one run:
                 CPU, as in the tutorial; with a GPU, (a-gpu) is the same loop with the model and each
                 image moved to the GPU, the stricter baseline.
   (b) pipeline  `Encoder.embed_images` (batches from a DataLoader: decoded between batches on a CPU,
-                by worker processes beside a GPU) plus `helpers.indexing.insert` in batches, timed
+                by worker processes beside a GPU) plus `helpers.inserting.insert` in batches, timed
                 from the call to the flushed insert.
   (c) ceiling   the bare model forward (inference mode, the encoder's autocast) on tensors decoded,
                 preprocessed and moved to the device beforehand: no decoding, no copies, no
@@ -293,7 +293,7 @@ def run_tutorial(client, collection: str, dim: int, paths, forward, preprocess, 
 def run_pipeline(client, collection: str, encoder, paths, batch_size: int):
     """`embed_images` plus batched `insert`; returns (seconds, embeddings)."""
     from helpers.collection import create_quick
-    from helpers.indexing import insert
+    from helpers.inserting import insert
 
     create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name,
                  recreate=True)
@@ -386,7 +386,7 @@ def fill_collection(client, collection: str, encoder, embeddings, rows: int, see
     import numpy as np
 
     from helpers.collection import create_quick
-    from helpers.indexing import insert
+    from helpers.inserting import insert
 
     create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name,
                  recreate=True)

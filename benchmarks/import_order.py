@@ -42,7 +42,7 @@ def child(order: str, model: str, queries: int) -> dict[str, float]:
     from helpers.collection import create_quick
     from helpers.connection import connect, disconnect
     from helpers.encoders import load_encoder
-    from helpers.indexing import insert
+    from helpers.inserting import insert
 
     encoder = load_encoder(model, device="cpu")
     image = torch.randn(1, 3, 224, 224).contiguous(memory_format=encoder.memory_format)

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/scale.py --quick             # 1k and 10k rows only
     .venv/bin/python benchmarks/scale.py --sizes 10000 --dims 512 --backends server --indexes HNSW
 
-The data are seeded random unit vectors (and 100 more as queries), inserted through helpers.indexing.insert
+The data are seeded random unit vectors (and 100 more as queries), inserted through helpers.inserting.insert
 in batches and flushed; the collection has the explicit schema of the paintings notebook (L2 metric).
 "build s" is the time from the flush until the index is finished and the collection is loaded with it
 (rows go into a released collection). Latencies are of single-query searches, top 10, in one client:
@@ -35,7 +35,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # run as a script from anywhere
 
-from helpers import collection, connection, indexing  # noqa: E402
+from helpers import collection, connection, inserting  # noqa: E402
 from milvus_server import start_server  # noqa: E402  (benchmarks/milvus_server.py, also the tests' server)
 
 SEED = 2024
@@ -130,7 +130,7 @@ def run_one(client, backend: str, index: str, data: np.ndarray, queries: np.ndar
         for start in range(0, rows, INSERT_CHUNK):
             stop = min(rows, start + INSERT_CHUNK)
             chunk = [{"filepath": str(i), VECTOR_FIELD: data[i].tolist()} for i in range(start, stop)]
-            indexing.insert(client, name, chunk, flush=False)
+            inserting.insert(client, name, chunk, flush=False)
         client.flush(name)
         result.insert_s = time.perf_counter() - started
         result.insert_rate = rows / result.insert_s

@@ -29,6 +29,8 @@ THUMBNAIL_SIDE = 320
 SHARE_WARNING = ("Warning: a share link is public. Anyone who has it can search this collection and see its "
                  "images until you stop the app (Ctrl-C).")
 NO_IMAGE = "No image to search with: upload a photo (JPEG, PNG, WebP, GIF or BMP), take one with the webcam or paste one."
+HOW_TO_SEND = ("pass a file uploaded to /gradio_api/upload as {\"path\": ...} (over HTTP, see /gradio_api/info), "
+               "or gradio_client.handle_file(path) (from Python).")
 MIN_CROP = 8
 EXPECTED_ERRORS = (InputError, CollectionError)  # raised on purpose (ImageError is an InputError); others are bugs
 CSS = """
@@ -44,6 +46,11 @@ class Thumbnails:
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="image-search-app-")
         self._made: dict[str, str] = {}
+
+    @property
+    def folder(self) -> str:
+        """The folder that holds them: the one folder the app serves."""
+        return self._folder.name
 
     def of(self, path: str) -> str:
         """The thumbnail of the image at `path`; a grey square when it cannot be read any more."""
@@ -71,9 +78,21 @@ def _caption(hit: dict) -> str:
     return f"{hit['rank']}. {hit['label']} · {hit['distance']:.3f}"
 
 
-def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
-    """The page over `searcher`'s collection, with the API endpoints /search_image and /search_text."""
-    thumbnails = Thumbnails()
+class _Page(gr.Blocks):
+    """Blocks whose API calls with too few inputs get one sentence naming them (Gradio's own message lists
+    component objects)."""
+
+    def validate_inputs(self, block_fn, inputs: list) -> None:
+        if len(inputs) < len(block_fn.inputs):
+            names = ", ".join(block.label or type(block).__name__ for block in block_fn.inputs)
+            raise gr.Error(f"/{block_fn.api_name} takes {len(block_fn.inputs)} inputs ({names}) and got "
+                           f"{len(inputs)}: send all of them, as /gradio_api/info lists.")
+        super().validate_inputs(block_fn, inputs)
+
+
+def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr.Blocks:
+    """The page over `searcher`'s collection, with the API endpoints /search_image and /search_text, whose hits
+    carry the URL of their thumbnail (in `thumbnails.folder`, which the server must allow)."""
 
     def show(results: Results) -> tuple[list, str]:
         return [(thumbnails.of(hit["filepath"]), _caption(hit)) for hit in results.hits], results.status()
@@ -114,24 +133,32 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
             return page_image(image, top_k, value)
         return [], "", mode
 
-    def api_image(image: dict | None, top_k: float, value: str) -> list[dict]:
-        """Search with an image file; returns the hits, best first."""
+    def with_thumbnails(hits: list[dict], request: gr.Request) -> list[dict]:
+        root = str(request.base_url).rstrip("/")
+        return [{**hit, "thumbnail": f"{root}/gradio_api/file={thumbnails.of(hit['filepath'])}"} for hit in hits]
+
+    def api_image(image: dict | None, top_k: float, value: str, request: gr.Request) -> list[dict]:
+        """Search with an image file; returns the hits, best first, each with the URL of its thumbnail."""
         if not image or not image.get("path"):
-            raise gr.Error("No image: pass one with gradio_client.handle_file(path).")
+            raise gr.Error(f"No image: {HOW_TO_SEND}")
+        if not gr.utils.is_in_or_equal(image["path"], gr.utils.get_upload_folder()):  # only what a caller sent
+            raise gr.Error(f"{image['path']} was never uploaded here: {HOW_TO_SEND}")
         try:
-            return searcher.search_image(image["path"], top_k, value).hits
+            return with_thumbnails(searcher.search_image(image["path"], top_k, value).hits, request)
         except EXPECTED_ERRORS as error:
             raise gr.Error(_named(error, image)) from None
 
-    def api_text(text: str, top_k: float, value: str) -> list[dict]:
-        """Search with a text (CLIP collections); returns the hits, best first."""
+    def api_text(text: str, top_k: float, value: str, request: gr.Request) -> list[dict]:
+        """Search with a text (CLIP collections); returns the hits, best first, each with the URL of its thumbnail."""
         try:
-            return searcher.search_text(text, top_k, value).hits
+            return with_thumbnails(searcher.search_text(text, top_k, value).hits, request)
         except EXPECTED_ERRORS as error:
             raise gr.Error(str(error)) from None
 
-    with gr.Blocks(title=f"Image search: {searcher.collection}") as page:
+    with _Page(title=f"Image search: {searcher.collection}") as page:
         gr.Markdown(f"## Image search with Milvus\n{searcher.describe()}")
+        if searcher.warning:
+            gr.Markdown(searcher.warning, elem_id="vector-warning")
         if config.is_offline():
             gr.Markdown(config.OFFLINE_NOTICE)
         if share:
@@ -176,8 +203,9 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
         with gr.Group(visible=False):  # the endpoints scripts call; preprocess=False: load_rgb says what is wrong
             api_file = gr.Image(type="filepath", label="image")
             api_query = gr.Textbox(label="text")
-            api_top_k = gr.Number(TOP_K_DEFAULT, precision=0, label="top_k")
-            api_value = gr.Textbox("", label="filter_value")
+            # No default values: /gradio_api/info then says that all three are required, as they are over HTTP.
+            api_top_k = gr.Number(None, precision=0, label="top_k")
+            api_value = gr.Textbox(None, label="filter_value")
             api_hits = gr.JSON(label="hits")
             gr.Button().click(api_image, [api_file, api_top_k, api_value], api_hits, api_name="search_image",
                               preprocess=False, concurrency_id="search")
@@ -188,18 +216,25 @@ def build(searcher: Searcher, share: bool = False) -> gr.Blocks:
 
 def launch(uri: str | None = None, collection: str = "images", *, token: str | None = None, host: str = "127.0.0.1",
            port: int | None = None, share: bool | None = None, precision: str | None = None,
-           encoder: Encoder | None = None, block: bool = False) -> gr.Blocks:
+           encoder: Encoder | None = None, model: str | None = None, block: bool = False) -> gr.Blocks:
     """Start the page for `collection`: inline in JupyterLab, with a public link on Colab (Gradio's defaults),
     bound to `host`. A notebook passes its `encoder` to load no second copy. With `block=True` it serves
-    until Ctrl-C, as `python -m helpers app` does."""
-    searcher = Searcher(uri or config.milvus_uri(), collection, token=token, precision=precision, encoder=encoder)
+    until Ctrl-C, as `python -m helpers app` does. `model` names the model that built a collection that records
+    none (made elsewhere)."""
+    searcher = Searcher(uri or config.milvus_uri(), collection, token=token, precision=precision, encoder=encoder,
+                        model=model)
+    if searcher.warning:
+        print(searcher.warning, file=sys.stderr)
     shared = share if share is not None else _in_colab()
     if shared:
         print(SHARE_WARNING, file=sys.stderr)
-    page = build(searcher, share=shared)
+    thumbnails = Thumbnails()
+    page = build(searcher, thumbnails, share=shared)
     page.queue(default_concurrency_limit=1)
+    # show_error: an API caller gets the sentence of every error (over HTTP too), not only of a gr.Error.
     page.launch(server_name=host, server_port=port, share=shared, max_file_size=MAX_FILE_SIZE,
-                prevent_thread_lock=not block, css=CSS, footer_links=["api"], run_history=False)
+                allowed_paths=[thumbnails.folder], show_error=True, prevent_thread_lock=not block, css=CSS,
+                footer_links=["api"], run_history=False)
     return page
 
 

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import config
+from .catalog import MODELS, PRECISIONS
 from .errors import CollectionError, InputError
 
-MODELS = ("resnet34", "resnet50", "clip")
-PRECISIONS = ("float32", "bfloat16", "float16")  # helpers.encoders.PRECISIONS, named here without importing torch
 DEFAULT_COLLECTION = "images"
+DEFAULT_MODEL = "resnet34"
 
 
 def _client(args: argparse.Namespace):
@@ -27,12 +27,18 @@ def _client(args: argparse.Namespace):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .encoders import load_encoder
+    from .existing import unit_length_warning
     from .indexing import images_below, index_folder
 
     images_below(args.folder)  # an empty or wrong folder is reported before the model loads
     client = _client(args)
-    encoder = load_encoder(args.model, precision=args.precision)
+    model = _index_model(client, args)
+    if client.has_collection(args.collection) and not args.recreate and (warning := unit_length_warning(
+            client, args.collection)):
+        print(warning, file=sys.stderr)
+    from .encoders import load_encoder  # imports torch: seconds
+
+    encoder = load_encoder(model, precision=args.precision)
     report = index_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
                           recreate=args.recreate)
     print(report.summary())
@@ -41,8 +47,37 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_model(client, args: argparse.Namespace) -> str:
+    """The model `index` embeds with: --model, else the one the collection records (resnet34 for a new one);
+    checked against an existing collection's vectors before the model loads."""
+    from .collection import collection_model
+    from .existing import check_model_size, fields_of, query_model
+
+    if not client.has_collection(args.collection):
+        return args.model or DEFAULT_MODEL
+    if not args.recreate:
+        return query_model(client, args.collection, args.model)
+    if args.model is not None:  # a rebuild may change the model; a schema of another size is refused
+        fields = fields_of(client, args.collection)
+        if not fields.quick:
+            check_model_size(args.collection, args.model, fields.dim)
+        return args.model
+    recorded = collection_model(client, args.collection)
+    return recorded.removesuffix(config.STANDIN_SUFFIX) if recorded else query_model(client, args.collection)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .existing import record_model
+
+    recorded = record_model(_client(args), args.collection, args.model)
+    print(f"Collection '{args.collection}' at {args.db} now records model {recorded}: search, app and index need "
+          "no --model for it. Nothing else changed.")
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    from .collection import MAX_TOP_K, query_model, require_collection, search
+    from .collection import MAX_TOP_K, require_collection, search
+    from .existing import query_model, unit_length_warning
     from .images import load_rgb
     from .results import hit_path
 
@@ -55,7 +90,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         load_rgb(args.image)
     client = _client(args)
     require_collection(client, args.collection)
-    base = query_model(client, args.collection)
+    base = query_model(client, args.collection, args.model)
+    if warning := unit_length_warning(client, args.collection):
+        print(warning, file=sys.stderr)
     from .encoders import CLIP, load_encoder  # imports torch: seconds
 
     if args.text is not None and base != CLIP:
@@ -98,7 +135,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise InputError(f"The app needs the app extra ({error}): pip install -e '.[app]'.") from None
 
     launch(args.db, args.collection, token=args.token, host=args.host, port=args.port, share=args.share,
-           precision=args.precision, block=True)
+           precision=args.precision, model=args.model, block=True)
     return 0
 
 
@@ -131,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--token", default=None, help=f"token for a server or Zilliz Cloud (default ${config.TOKEN_ENV})")
         sub.add_argument("--collection", default=DEFAULT_COLLECTION, help="collection name (default %(default)s)")
 
+    def with_model(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--model", choices=MODELS, default=None, help=what)
+
     def with_precision(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--precision", choices=PRECISIONS, default=None,
                          help="what the model computes in (default float16 on a GPU, float32 on a CPU; "
@@ -139,9 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="embed every image below FOLDER and insert it")
     index.add_argument("folder", type=Path)
     with_db(index)
-    index.add_argument("--model", default="resnet34", choices=MODELS)
+    with_model(index, f"the model to embed with (default: the one the collection records; {DEFAULT_MODEL} for a "
+                      "new collection)")
     index.add_argument("--batch-size", type=int, default=64)
-    index.add_argument("--recreate", action="store_true", help="drop the collection first")
+    index.add_argument("--recreate", action="store_true",
+                       help="replace all its rows with the images in FOLDER (the new rows are written first)")
     with_precision(index)
     index.set_defaults(run=cmd_index)
 
@@ -152,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_db(find)
     find.add_argument("--top-k", type=int, default=10)
     find.add_argument("--json", action="store_true", help="print only a JSON list of {path, distance}")
+    with_model(find, "the model that built the collection, for one that records none (made elsewhere)")
     with_precision(find)
     find.set_defaults(run=cmd_search)
 
@@ -169,8 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to bind (default %(default)s: this machine only; 0.0.0.0 for the network)")
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--share", action="store_true", help="also open a public gradio.live link (anyone can use it)")
+    with_model(serve, "the model that built the collection, for one that records none (made elsewhere)")
     with_precision(serve)
     serve.set_defaults(run=cmd_app)
+
+    record = commands.add_parser("record", help="record in a collection made elsewhere which model built it")
+    with_db(record)
+    record.add_argument("--model", choices=MODELS, required=True)
+    record.set_defaults(run=cmd_record)
 
     fetch = commands.add_parser("download", help="fetch datasets and model weights into their caches")
     fetch.add_argument("names", nargs="*", metavar="NAME", help="dataset or model names, or all (default)")

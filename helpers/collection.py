@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from . import config
 from .errors import CollectionError, InputError
 from .results import PATH_FIELDS
 
@@ -26,14 +25,13 @@ MAX_TOP_K = 16384
 
 @dataclass(frozen=True)
 class _Layout:
-    """What a search (or a fresh start) needs to know of a collection: its vector sizes, which path fields it can
-    return, the model that built it and its primary key."""
+    """What a search needs to know of a collection: its vector sizes, which path fields it can return, and the
+    model that built it."""
 
     dims: dict[str, int]
     fields: frozenset[str]
     dynamic: bool
     model: str | None
-    primary: str
 
 
 def _describe(client: MilvusClient, name: str) -> _Layout:
@@ -44,7 +42,6 @@ def _describe(client: MilvusClient, name: str) -> _Layout:
         fields=frozenset(f["name"] for f in info["fields"]),
         dynamic=bool(info.get("enable_dynamic_field")),
         model=info.get("properties", {}).get(MODEL_PROPERTY),
-        primary=next(f["name"] for f in info["fields"] if f.get("is_primary")),
     )
 
 
@@ -56,8 +53,9 @@ def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None
     if held is not None and held != dim or (model and built_by and built_by != model):
         raise CollectionError(
             f"Collection '{name}' holds {held}-d vectors from model '{built_by or 'unknown'}', but "
-            f"'{model or 'this model'}' makes {dim}-d vectors. Rebuild it (recreate=True, or --recreate on the "
-            "command line) or use another collection name."
+            f"'{model or 'this model'}' makes {dim}-d vectors. Use another collection name, or replace its rows: "
+            f"`python -m helpers index FOLDER --collection {name} --recreate` (index_folder(..., recreate=True)) "
+            "writes new rows for the images in FOLDER, then deletes the old ones."
         )
 
 
@@ -118,53 +116,9 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
     client.load_collection(name)
 
 
-def start_over(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
-    """Make an existing collection ready to be filled anew with `dim`-d vectors of `model`.
-
-    Every row is deleted and the schema, index and VARCHAR limits stay. A quick-setup collection of another
-    vector size is dropped instead (`create_quick` then makes it anew); any other one of another size is
-    refused, since rebuilding it would lose its shape.
-    """
-    if not client.has_collection(name):
-        return
-    _forget(client, name)
-    layout = _describe(client, name)
-    if list(layout.dims.values()) == [dim]:
-        client.load_collection(name)
-        client.delete(name, filter=f"{layout.primary} >= 0")
-        client.alter_collection_properties(name, properties=_properties(model))
-        return
-    if len(layout.fields) == 2 and layout.dynamic:  # quick setup: the id and the vector, all else dynamic
-        client.drop_collection(name)
-        return
-    raise CollectionError(
-        f"Collection '{name}' has a schema of its own ({', '.join(sorted(layout.fields))}) for {'/'.join(f'{d}-d' for d in layout.dims.values())} "
-        f"vectors, and {model or 'this model'} makes {dim}-d vectors. Drop it yourself "
-        f"(client.drop_collection('{name}')) and create it for {dim}-d vectors, or use another collection name."
-    )
-
-
 def collection_model(client: MilvusClient, name: str) -> str | None:
     """The model recorded when the collection was created, or None if it was made elsewhere."""
     return _describe(client, name).model
-
-
-def query_model(client: MilvusClient, collection: str) -> str:
-    """The model that built `collection`, without the stand-in mark; a `CollectionError` when a query embedded
-    now could not match its vectors (no model recorded, or built with the other offline setting)."""
-    model = collection_model(client, collection)
-    if model is None:
-        raise CollectionError(f"Collection '{collection}' does not record which model built it; "
-                              "rebuild it with `python -m helpers index --recreate`.")
-    base = model.removesuffix(config.STANDIN_SUFFIX)
-    if (base != model) != config.is_offline():
-        built = "offline, with random stand-in weights" if base != model else "with pretrained weights"
-        raise CollectionError(
-            f"Collection '{collection}' was built {built}, but {config.OFFLINE_ENV} is "
-            f"{'off' if base != model else 'on'} now, so the query would not match its vectors. Rebuild it with "
-            "`python -m helpers index FOLDER --recreate`, or switch offline mode back."
-        )
-    return base
 
 
 def require_collection(client: MilvusClient, name: str) -> None:

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from . import config
+from .catalog import model_id
 from .errors import InputError
 from .images import ImageError, ImageSource, load_rgb
 from .models import CLIP, TORCHVISION_RESNET50, LoadedModel, load_model
@@ -142,8 +143,7 @@ class Encoder:
         self.name, self.model, self.preprocess, self.dim = loaded.name, loaded.model, loaded.preprocess, loaded.dim
         self.text_model, self.device, self._precision = loaded.text_model, device, precision
         self.memory_format = torch.channels_last if loaded.channels_last else torch.contiguous_format
-        # What a collection records; offline stand-in weights are marked, so queries cannot mix the two.
-        self.model_id = f"{self.name}{config.STANDIN_SUFFIX}" if config.is_offline() else self.name
+        self.model_id = model_id(self.name)  # what a collection records
         for module in filter(None, (self.model, self.text_model)):
             if precision != "float16":
                 module.float()  # CLIP loads in float16 on a GPU

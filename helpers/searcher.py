@@ -15,10 +15,12 @@ import numpy as np
 from PIL import Image
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from .collection import collection_model, count, query_model, require_collection, search
+from .catalog import model_id
+from .collection import collection_model, count, require_collection, search
 from .connection import connect
 from .encoders import Encoder, load_encoder
 from .errors import CollectionError, InputError
+from .existing import query_model, unit_length_warning
 from .images import load_rgb
 from .results import PATH_FIELDS, hit_path, label_of
 
@@ -73,19 +75,21 @@ class Searcher:
     """One collection and the encoder of its model: turns an image or a text into ranked hits."""
 
     def __init__(self, uri: str, collection: str, token: str | None = None, precision: str | None = None,
-                 encoder: Encoder | None = None) -> None:
+                 encoder: Encoder | None = None, model: str | None = None) -> None:
+        """`model` names the model that built a collection that records none (see `existing.query_model`)."""
         self.uri, self.collection = uri, collection
         self.client = connect(uri, token)
         require_collection(self.client, collection)
-        self.model = query_model(self.client, collection)
+        self.model = query_model(self.client, collection, model)
         self.recorded = collection_model(self.client, collection)
+        self.warning = unit_length_warning(self.client, collection)
         self.filter_field = _filter_field(self.client, collection)
         self.filter_values = _distinct(self.client, collection, self.filter_field) if self.filter_field else []
         self.count = count(self.client, collection)
         self.search_params = _search_params(self.client, collection)
-        if encoder is not None and encoder.model_id != self.recorded:
-            raise CollectionError(f"Collection '{collection}' was built by {self.recorded}, not by this encoder "
-                                  f"({encoder.model_id}): pass its encoder, or none to load the right one.")
+        if encoder is not None and encoder.model_id != model_id(self.model):
+            raise CollectionError(f"Collection '{collection}' was built by {model_id(self.model)}, not by this "
+                                  f"encoder ({encoder.model_id}): pass its encoder, or none to load the right one.")
         self.encoder = encoder or load_encoder(self.model, precision=precision)
 
     @property
@@ -95,7 +99,8 @@ class Searcher:
 
     def describe(self) -> str:
         """What the page searches, in one line."""
-        return (f"Collection **{self.collection}**: {self.count} images, model {self.recorded}, "
+        given = "" if self.recorded else " (given with --model; the collection records none)"
+        return (f"Collection **{self.collection}**: {self.count} images, model {model_id(self.model)}{given}, "
                 f"{self.encoder.dim}-d vectors, Milvus at `{self.uri}`")
 
     def search_image(self, image: Image.Image | str | os.PathLike, top_k: int, value: str = "") -> Results:

@@ -293,7 +293,7 @@ def test_text_is_only_a_query(apps):
 
 
 def test_share_page_warns_that_the_link_is_public(lite_uri, resnet34):
-    page = app.build(Searcher(lite_uri, "image_embeddings", encoder=resnet34), share=True)
+    page = app.build(Searcher(lite_uri, "image_embeddings", encoder=resnet34), app.Thumbnails(), share=True)
     page.launch(server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         assert app.SHARE_WARNING in get(f"{page.local_url}config").text

@@ -215,7 +215,7 @@ def test_a_precision_the_device_cannot_run_is_refused_before_anything_loads(prec
 
 
 def test_the_cli_offers_the_precisions_the_encoders_know():
-    from helpers.cli import PRECISIONS as CLI_PRECISIONS
+    from helpers.catalog import PRECISIONS as CLI_PRECISIONS
     from helpers.encoders import PRECISIONS
 
     assert CLI_PRECISIONS == tuple(PRECISIONS)

@@ -25,7 +25,7 @@ from PIL import Image
 from helpers import config
 from helpers.collection import CollectionError, count, create_with_schema, search
 from helpers.connection import connect
-from helpers.indexing import stored_paths
+from helpers.inserting import stored_paths
 from helpers.errors import InputError
 from helpers.images import ImageError, find_images, load_rgb
 from helpers.indexing import index_folder

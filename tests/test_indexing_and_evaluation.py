@@ -6,7 +6,7 @@ import pytest
 
 from helpers.collection import CollectionError, collection_model, count, create_quick, create_with_schema, search
 from helpers.connection import connect
-from helpers.indexing import stored_paths
+from helpers.inserting import stored_paths
 from helpers.evaluate import average_precision_at_k, evaluate, precision_at_k, recall_at_k
 from helpers.images import find_images
 from helpers.indexing import index_folder

@@ -33,7 +33,8 @@ from helpers import config
 from helpers.collection import count, create_quick, require_collection
 from helpers.connection import connect
 from helpers.images import find_images
-from helpers.indexing import index_folder, insert, stored_paths
+from helpers.indexing import index_folder
+from helpers.inserting import insert, stored_paths
 
 CHUNK = 32  # --batch-size 8 times indexing.CHUNK_BATCHES
 INTERRUPTED = "interrupted: run the same command again to finish; nothing is indexed twice."
@@ -68,10 +69,10 @@ def rows_in(db: Path, name: str = "images") -> tuple[int, set[str]]:
 class Indexer:
     """`python -m helpers index` in its own process group, its stderr collected by a thread as it comes."""
 
-    def __init__(self, folder: Path, db: Path) -> None:
+    def __init__(self, folder: Path, db: Path, *options: str) -> None:
         env = {**os.environ, config.OFFLINE_ENV: "1", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "helpers", "index", str(folder), "--db", str(db), "--batch-size", "8"],
+            [sys.executable, "-m", "helpers", "index", str(folder), "--db", str(db), "--batch-size", "8", *options],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
         )
         self.stderr = b""
@@ -230,7 +231,7 @@ import os, signal, sys
 import numpy as np
 from helpers.collection import create_quick
 from helpers.connection import connect
-from helpers.indexing import insert
+from helpers.inserting import insert
 db, paths = sys.argv[1], sys.argv[2:]
 client = connect(db)
 rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""helpers.collection, connection and indexing's inserts on a real Milvus server (loopback) and on Milvus
+"""helpers.collection, connection and inserting on a real Milvus server (loopback) and on Milvus
 Lite: the same tests, the same assertions.
 
 Most tests are parametrized over the backend, `lite` (a Milvus Lite file in a temporary folder) and
@@ -21,7 +21,7 @@ import uuid
 import numpy as np
 import pytest
 
-from helpers import collection, connection, indexing
+from helpers import collection, connection, inserting
 from helpers.collection import CollectionError
 from helpers.results import hit_path
 
@@ -94,7 +94,7 @@ def filled(client, style):
     """A collection of all ROWS made once per backend and style (creating one on the server takes seconds)."""
     name = _fresh_name()
     create(client, name, style, model="resnet34")
-    inserted = indexing.insert(client, name, rows(style), batch_size=128)  # three batches, then a flush
+    inserted = inserting.insert(client, name, rows(style), batch_size=128)  # three batches, then a flush
     yield name, inserted
     client.drop_collection(name)
 
@@ -115,7 +115,7 @@ def test_batch_insert_count_and_each_vector_is_its_own_top_hit(client, filled, s
 
 
 def test_stored_paths_lists_every_row(client, filled):
-    assert indexing.stored_paths(client, filled[0]) == set(PATHS)
+    assert inserting.stored_paths(client, filled[0]) == set(PATHS)
 
 
 def test_filtered_search_returns_only_monet(client, filled, style):
@@ -145,13 +145,13 @@ def test_existing_collection_of_another_dim_or_model_is_refused(client, filled, 
 
 def test_drop_and_recreate_gives_an_empty_collection(client, name, style):
     create(client, name, style)
-    indexing.insert(client, name, rows(style), flush=False)
+    inserting.insert(client, name, rows(style), flush=False)
     assert collection.count(client, name) == ROWS
 
     create(client, name, style)  # recreate=True, as the tutorials do on a re-run
     assert client.has_collection(name)
     assert collection.count(client, name) == 0
-    assert indexing.stored_paths(client, name) == set()
+    assert inserting.stored_paths(client, name) == set()
     params = STYLES[style]["search_params"]
     assert collection.search(client, name, VECTORS[0], search_params=params) == []
     assert collection.search(client, name, VECTORS[:2], search_params=params) == [[], []]
@@ -163,7 +163,7 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
     collection.create_quick(client, name, DIM, recreate=True)
     for start in range(0, ROWS, 60):
         batch = range(start, start + 60)
-        assert indexing.insert(client, name, rows("quick", batch), flush=False) == 60
+        assert inserting.insert(client, name, rows("quick", batch), flush=False) == 60
         hits = collection.search(client, name, VECTORS[start:start + 60], top_k=1)  # first, before any count
         assert [hit_path(query_hits[0]) for query_hits in hits] == PATHS[start:start + 60]
         assert collection.count(client, name) == start + 60
@@ -173,7 +173,7 @@ def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client
     """search() remembers a collection's layout after the first query (one call per query, not four);
     a collection dropped or rebuilt with another size by someone else still gets the right answer."""
     collection.create_quick(client, name, DIM, recreate=True)
-    indexing.insert(client, name, rows("quick", range(20)))
+    inserting.insert(client, name, rows("quick", range(20)))
     assert hit_path(collection.search(client, name, VECTORS[5], top_k=1)[0]) == PATHS[5]
     client.drop_collection(name)  # directly, not through helpers
     with pytest.raises(CollectionError, match=f"No collection named '{name}'"):
@@ -197,7 +197,7 @@ def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, 
     name = _fresh_name()
     try:
         collection.create_quick(client, name, DIM, recreate=True)
-        assert indexing.insert(client, name, rows("quick", range(10))) == 10
+        assert inserting.insert(client, name, rows("quick", range(10))) == 10
         assert hit_path(collection.search(client, name, VECTORS[3], top_k=1)[0]) == PATHS[3]
     finally:
         client.drop_collection(name)

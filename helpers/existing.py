@@ -1,0 +1,144 @@
+"""Collections as they are, made here or elsewhere (the original tutorials, the bootcamp's insert.py, code of
+your own): which fields hold the vector and the image path, which fields a new row must fill, whether the
+vectors are unit length, and recording the model that built them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pymilvus import DataType, MilvusClient
+
+from . import config
+from .catalog import MODELS, model_id
+from .collection import MODEL_PROPERTY, collection_model, require_collection
+from .errors import CollectionError, InputError
+from .results import PATH_FIELDS
+
+UNIT_TOLERANCE = 0.01  # a stored vector whose length is further than this from 1 is not a unit vector
+SAMPLED_ROWS = 8
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Where an existing collection keeps what `index` writes: its one vector field (its size and metric), the
+    field that holds image paths (a schema field, or a dynamic key its rows use; None while nothing tells), the
+    other schema fields every new row must fill, and its primary key."""
+
+    vector: str
+    dim: int
+    metric: str | None
+    path: str | None
+    required: tuple[str, ...]
+    names: frozenset[str]
+    primary: str
+    dynamic: bool
+
+    @property
+    def quick(self) -> bool:
+        """Made by the quick setup: an id and a vector, everything else dynamic."""
+        return self.dynamic and len(self.names) == 2
+
+
+def fields_of(client: MilvusClient, name: str) -> Fields:
+    """The layout of existing collection `name`, read from its schema and, for a dynamic path, one stored row."""
+    info = client.describe_collection(name)
+    vectors = [f for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR]
+    if len(vectors) != 1:
+        raise CollectionError(f"Collection '{name}' has {len(vectors)} float vector fields "
+                              f"({', '.join(f['name'] for f in vectors) or 'none'}); image search needs exactly one.")
+    vector, dynamic = vectors[0]["name"], bool(info.get("enable_dynamic_field"))
+    names = frozenset(f["name"] for f in info["fields"])
+    path = next((field for field in PATH_FIELDS if field in names), None)
+    if path is None and dynamic:
+        require_collection(client, name)
+        row = next(iter(client.query(name, filter="", output_fields=list(PATH_FIELDS), limit=1)), {})
+        path = next((field for field in PATH_FIELDS if field in row), None)
+    required = tuple(f["name"] for f in info["fields"]
+                     if f["name"] not in (vector, path) and not (f.get("is_primary") and f.get("auto_id"))
+                     and not f.get("nullable") and f.get("default_value") is None)
+    indexes = client.list_indexes(name, field_name=vector)
+    metric = str(client.describe_index(name, indexes[0]).get("metric_type")) if indexes else None
+    return Fields(vector, int(vectors[0]["params"]["dim"]), metric, path, required, names,
+                  primary=next(f["name"] for f in info["fields"] if f.get("is_primary")), dynamic=dynamic)
+
+
+def check_model_size(name: str, model: str, dim: int) -> None:
+    """Refuse a model offered by name whose vectors have another size than the collection's, before it loads."""
+    size = MODELS.get(model)
+    if size is not None and size != dim:
+        fitting = [other for other, other_size in MODELS.items() if other_size == dim]
+        advice = f"Pick the model that built it ({' or '.join(f'--model {each}' for each in fitting)})" if fitting \
+            else "Use the model that built it"
+        raise CollectionError(f"Collection '{name}' holds {dim}-d vectors, but model {model} makes {size}-d vectors. "
+                              f"{advice}, or index your images into another collection (--collection NEW_NAME).")
+
+
+def record_model(client: MilvusClient, name: str, model: str) -> str:
+    """Record in collection `name` that model `model` (a name in `catalog.MODELS`) built its vectors; only that
+    property changes. Returns what was recorded."""
+    if model not in MODELS:
+        raise InputError(f"Unknown model '{model}': choose from {', '.join(MODELS)}.")
+    require_collection(client, name)
+    check_model_size(name, model, fields_of(client, name).dim)
+    recorded = client.describe_collection(name).get("properties", {}).get(MODEL_PROPERTY)
+    if recorded not in (None, model_id(model)):
+        raise CollectionError(f"Collection '{name}' already records model '{recorded}'. Its vectors came from that "
+                              "model; to make them with another, rebuild it with "
+                              f"`python -m helpers index FOLDER --collection {name} --model {model} --recreate`.")
+    client.alter_collection_properties(name, properties={MODEL_PROPERTY: model_id(model)})
+    return model_id(model)
+
+
+def unit_length_warning(client: MilvusClient, name: str) -> str | None:
+    """One line when an L2 collection holds vectors that are not unit length (a few rows are sampled): this
+    suite's queries are unit vectors, so the distances would not match and the ranking would go partly by
+    length. None otherwise (unit vectors, or a COSINE or IP index)."""
+    fields = fields_of(client, name)
+    if fields.metric != "L2":
+        return None
+    require_collection(client, name)
+    rows = client.query(name, filter="", output_fields=[fields.vector], limit=SAMPLED_ROWS)
+    lengths = np.linalg.norm(np.asarray([row[fields.vector] for row in rows], dtype=np.float32).reshape(len(rows), -1),
+                             axis=1)
+    if not len(lengths) or np.all(np.abs(lengths - 1) <= UNIT_TOLERANCE):
+        return None
+    return (f"warning: collection '{name}' holds vectors that are not unit length (lengths {lengths.min():.3g} to "
+            f"{lengths.max():.3g} in {len(lengths)} rows sampled), but queries here are unit vectors: L2 distances "
+            "will not match the code that built it and rank partly by length. To rebuild it with unit vectors: "
+            f"`python -m helpers index FOLDER --collection {name} --model MODEL --recreate` (writes new rows for "
+            "the images in FOLDER, then deletes the old ones).")
+
+
+def query_model(client: MilvusClient, collection: str, model: str | None = None) -> str:
+    """The model whose queries can search `collection` (without the stand-in mark): the one it records, or
+    `model` for a collection that records none (made elsewhere). A `CollectionError` when neither tells, when
+    the two disagree or the sizes differ, or when it was built with the other offline setting."""
+    recorded = collection_model(client, collection)
+    dim = fields_of(client, collection).dim
+    if model is not None:
+        check_model_size(collection, model, dim)
+        if recorded is not None and recorded.removesuffix(config.STANDIN_SUFFIX) != model:
+            raise CollectionError(
+                f"Collection '{collection}' records that model {recorded} built it, not {model}: leave out --model "
+                f"to use that one, or replace its rows with {model} vectors: `python -m helpers index FOLDER "
+                f"--collection {collection} --model {model} --recreate` (writes new rows for the images in FOLDER, "
+                "then deletes the old ones).")
+        if recorded is None:
+            return model
+    if recorded is None:
+        fitting = " or ".join(f"--model {name}" for name in MODELS if MODELS[name] == dim) or "--model NAME"
+        raise CollectionError(
+            f"Collection '{collection}' does not record which model built its {dim}-d vectors: say which with "
+            f"{fitting}, or record it once with `python -m helpers record --collection {collection} --model NAME`.")
+    base = recorded.removesuffix(config.STANDIN_SUFFIX)
+    if (base != recorded) != config.is_offline():
+        built = "offline, with random stand-in weights" if base != recorded else "with pretrained weights"
+        raise CollectionError(
+            f"Collection '{collection}' was built {built}, but {config.OFFLINE_ENV} is "
+            f"{'off' if base != recorded else 'on'} now, so the query would not match its vectors. Switch offline "
+            f"mode back, or rebuild it: `python -m helpers index FOLDER --collection {collection} --model {base} "
+            "--recreate` (writes new rows for the images in FOLDER, then deletes the old ones)."
+        )
+    return base
