@@ -114,10 +114,10 @@ def score_hits(queries: Sequence[Path | str], labels: Sequence[str], results: Se
                          "each query needs its label and its hits.")
     scored = []
     for query, label, hits in zip(queries, labels, results):
-        found = [hit_label(hit) for hit in hits]
+        found, relevant = [hit_label(hit) for hit in hits], gallery.get(label, 0)
         scored.append(QueryResult(
-            query, label, list(hits), precision_at_k(found, label, k),
-            recall_at_k(found, label, gallery.get(label, 0), k), average_precision_at_k(found, label, gallery.get(label, 0), k),
+            query, label, list(hits), precision_at_k(found, label, k), recall_at_k(found, label, relevant, k),
+            average_precision_at_k(found, label, relevant, k),
         ))
     return Evaluation(k, scored)
 
