@@ -31,21 +31,23 @@ def test_index_recall_counts_the_exact_ids_found():
         index_recall(exact[:1], exact, 2)
 
 
-def _set_index(client: MilvusClient, index_type: str, **params) -> None:
+def _set_index(client: MilvusClient, index_type: str, metric: str, **params) -> None:
     """What notebook 02 does: release, drop every index, create the new one, load."""
     client.release_collection("c")
     for name in client.list_indexes("c"):
         client.drop_index("c", index_name=name)
     index = client.prepare_index_params()
-    index.add_index(field_name="v", index_type=index_type, metric_type="L2",
+    index.add_index(field_name="v", index_type=index_type, metric_type=metric,
                     params={**params, "params": params} if params else {})
     client.create_index("c", index)
     client.load_collection("c")
 
 
 def _filled(client: MilvusClient, rng: np.random.Generator) -> list:
-    """Collection "c" of 400 seeded random 32-d vectors (no clusters: the hard case for IVF); 40 queries near them."""
+    """Collection "c" of 400 seeded random 32-d unit vectors (no clusters: the hard case for IVF); 40 queries
+    near them."""
     vectors = rng.normal(size=(400, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     if client.has_collection("c"):
         client.drop_collection("c")
     schema = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
@@ -63,16 +65,16 @@ def test_ivf_flat_recall_against_flat_is_1_at_nprobe_nlist_and_lower_with_one_li
     client = connect(uri)
     queries = _filled(client, np.random.default_rng(0))
 
-    def search(nprobe: int | None = None) -> list:
-        params = {"metric_type": "L2", **({"params": {"nprobe": nprobe}} if nprobe else {})}
+    def search(metric: str, nprobe: int | None = None) -> list:
+        params = {"metric_type": metric, **({"params": {"nprobe": nprobe}} if nprobe else {})}
         return client.search("c", data=queries, anns_field="v", limit=5, search_params=params)
 
-    _set_index(client, "FLAT")
-    exact = search()
+    _set_index(client, "FLAT", "IP")  # on unit vectors IP ranks as L2 does, and Lite computes it as a matrix product
+    exact = search("IP")
     nlist = ivf_nlist(400)
-    _set_index(client, "IVF_FLAT", nlist=nlist)
+    _set_index(client, "IVF_FLAT", "L2", nlist=nlist)
     built = client.describe_index("c", client.list_indexes("c")[0])
-    recalls = [index_recall(search(nprobe), exact, 5) for nprobe in nprobe_steps(nlist)]
+    recalls = [index_recall(search("L2", nprobe), exact, 5) for nprobe in nprobe_steps(nlist)]
     assert recalls[-1] == 1.0  # every list searched: exact
     if backend == "server":  # it reads the top-level nlist; 400 rows are searched exhaustively, recall 1.0 throughout
         assert (built["index_type"], built["nlist"]) == ("IVF_FLAT", str(nlist))

@@ -80,7 +80,7 @@ TAUGHT = {
         ("create_index", {"index_params": "flat"}),
         ("create_index", {"index_params": "ivf"}),
         ("load_collection", {}),
-        ("search", {"data": "queries.vectors", "search_params": "{'metric_type': 'L2'}"}),
+        ("search", {"data": "queries.vectors", "search_params": "{'metric_type': 'IP'}"}),
         ("search", {"search_params": "{'metric_type': 'L2', 'params': {'nprobe': nprobe}}"}),
     ],
     "03_text_to_image_search.ipynb": [
