@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -110,22 +109,21 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .connection import connect, disconnect
-    from .encoders import load_encoder
-    from .evaluate import evaluate
-    from .indexing import index_folder
+    from .compare import compare_models, comparison_table
 
-    encoder = load_encoder(args.model, precision=args.precision)
-    with tempfile.TemporaryDirectory() as folder:
-        uri = str(Path(folder) / "evaluate.db")
-        client = connect(uri)
-        try:
-            index_folder(client, "evaluate", encoder, args.train, progress=False)
-            result = evaluate(client, "evaluate", encoder, args.train, args.test, k=args.k)
-        finally:
-            disconnect(client, uri)  # stops Milvus Lite's server for the folder before the folder goes
-    print(result.summary())
+    print(comparison_table(compare_models(args.model, args.train, args.test, k=args.k, precision=args.precision),
+                           k=args.k))
     return 0
+
+
+def _model_list(text: str) -> list[str]:
+    """`--model resnet34,clip` for evaluate: one or more known model names, comma-separated."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in MODELS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"choose one or more of {', '.join(MODELS)}, comma-separated "
+                                         f"(got {text!r})")
+    return names
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -198,10 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     with_precision(find)
     find.set_defaults(run=cmd_search)
 
-    score = commands.add_parser("evaluate", help="precision@k and mAP@k of TEST queries against TRAIN")
+    score = commands.add_parser("evaluate", help="precision@k and mAP@k of TEST queries against TRAIN, per model")
     score.add_argument("--train", type=Path, required=True)
     score.add_argument("--test", type=Path, required=True)
-    score.add_argument("--model", default="resnet34", choices=MODELS)
+    score.add_argument("--model", default=["resnet34"], type=_model_list, metavar="MODEL[,MODEL...]",
+                       help=f"one or more of {', '.join(MODELS)}, comma-separated: one table row each")
     score.add_argument("--k", type=int, default=10)
     with_precision(score)
     score.set_defaults(run=cmd_evaluate)

@@ -2,13 +2,15 @@
 
 Every test image is a query; a hit is relevant when it comes from the query's class folder.
 AP@k here is the standard one: it divides by min(relevant images, k), not by the hits found.
+`score_hits` scores hits already found with the same definitions (paintings by painter, texts of class
+names), and `zero_shot_accuracy` classifies images by their nearest class text.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +49,9 @@ def average_precision_at_k(labels: Sequence[str], relevant: str, n_relevant: int
 
 @dataclass
 class QueryResult:
-    """One test image, its label, what came back, and its scores."""
+    """One query (a test image, or a text), its label, what came back, and its scores."""
 
-    query: Path
+    query: Path | str
     label: str
     hits: list[dict]
     precision: float
@@ -85,11 +87,12 @@ class Evaluation:
                 for label, qs in by_class.items()]
         return sorted(rows, key=lambda row: (-row[2], -row[1], row[0]))
 
-    def table(self, rows: int = 5) -> str:
-        """The `rows` best and worst classes as a text table (all classes when there are few)."""
+    def table(self, rows: int = 5, heading: str = "class") -> str:
+        """The `rows` best and worst classes as a text table (all classes when there are few), the first column
+        headed `heading`."""
         per_class = self.per_class()
         shown = per_class if len(per_class) <= 2 * rows else per_class[:rows] + [None] + per_class[-rows:]
-        lines = [f"{'class':<30}{f'P@{self.k}':>8}{f'AP@{self.k}':>8}"]
+        lines = [f"{heading:<30}{f'P@{self.k}':>8}{f'AP@{self.k}':>8}"]
         for row in shown:
             lines.append(f"{'...':<30}" if row is None else f"{row[0]:<30}{row[1]:>8.2f}{row[2]:>8.2f}")
         return "\n".join(lines)
@@ -102,6 +105,37 @@ class Evaluation:
         return f"precision@{self.k}: {self.precision:.3f}\nmAP@{self.k}: {self.mean_average_precision:.3f}"
 
 
+def score_hits(queries: Sequence[Path | str], labels: Sequence[str], results: Sequence[Sequence[dict]],
+               gallery: Mapping[str, int], k: int) -> Evaluation:
+    """Score hits already found: query i has label `labels[i]` and got `results[i]` (one list of pymilvus hits
+    each, as one `client.search` returns them); `gallery` counts the collection's images of each label."""
+    if not len(queries) == len(labels) == len(results):
+        raise InputError(f"{len(queries)} queries, {len(labels)} labels and {len(results)} result lists: "
+                         "each query needs its label and its hits.")
+    scored = []
+    for query, label, hits in zip(queries, labels, results):
+        found, relevant = [hit_label(hit) for hit in hits], gallery.get(label, 0)
+        scored.append(QueryResult(
+            query, label, list(hits), precision_at_k(found, label, k), recall_at_k(found, label, relevant, k),
+            average_precision_at_k(found, label, relevant, k),
+        ))
+    return Evaluation(k, scored)
+
+
+def zero_shot_accuracy(image_vectors: np.ndarray, image_labels: Sequence[str], text_vectors: np.ndarray,
+                       text_labels: Sequence[str]) -> float:
+    """Share of images whose most similar text (largest dot product: cosine, for unit vectors) is their class's.
+
+    `text_vectors[j]` describes class `text_labels[j]`, as CLIP's zero-shot recipe does ("a photo of a ...").
+    """
+    images, texts = np.asarray(image_vectors, dtype=np.float32), np.asarray(text_vectors, dtype=np.float32)
+    if len(images) != len(image_labels) or len(texts) != len(text_labels) or not len(images):
+        raise InputError(f"{len(images)} image vectors for {len(image_labels)} labels and {len(texts)} text vectors "
+                         f"for {len(text_labels)} classes: give each vector its label, and at least one image.")
+    predicted = np.asarray(text_labels)[np.argmax(images @ texts.T, axis=1)]
+    return float(np.mean(predicted == np.asarray(image_labels)))
+
+
 def evaluate(client: MilvusClient, name: str, encoder: Encoder, train_dir: str | os.PathLike,
              test_dir: str | os.PathLike, k: int = 10, search_params: dict | None = None) -> Evaluation:
     """Search the collection (built from `train_dir`) with every image of `test_dir` and score the top k."""
@@ -112,12 +146,4 @@ def evaluate(client: MilvusClient, name: str, encoder: Encoder, train_dir: str |
     embeddings = encoder.embed_images([path for path, _ in tests])
     labels = dict(tests)
     results = search(client, name, embeddings.vectors, top_k=k, search_params=search_params)
-    queries = []
-    for path, hits in zip(embeddings.sources, results):
-        label = labels[path]
-        found = [hit_label(hit) for hit in hits]
-        queries.append(QueryResult(
-            path, label, hits, precision_at_k(found, label, k), recall_at_k(found, label, gallery[label], k),
-            average_precision_at_k(found, label, gallery[label], k),
-        ))
-    return Evaluation(k, queries)
+    return score_hits(embeddings.sources, [labels[path] for path in embeddings.sources], results, gallery, k)

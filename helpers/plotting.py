@@ -68,9 +68,9 @@ def show_text_results(text: str, hits: Sequence[dict], columns: int = COLUMNS) -
 
 
 def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[dict]],
-                    search_seconds: float | None = None) -> Figure:
+                    search_seconds: float | None = None, title: str | None = None) -> Figure:
     """One row per query: the query first (titled with the search time, when given), then its hits titled
-    with distance; `results` is what one `client.search` with all the queries returned."""
+    with distance; `results` is what one `client.search` with all the queries returned. `title` goes on top."""
     columns = 1 + max((len(hits) for hits in results), default=0)
     figure, axes = plt.subplots(len(queries), columns, squeeze=False, layout="constrained",
                                 figsize=(columns * INCHES_PER_THUMB, len(queries) * (INCHES_PER_THUMB + 0.3)))
@@ -83,6 +83,8 @@ def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[d
                 _show(axes[row][column], hit_path(hit), f"{hit_label(hit)}\ndistance {hit['distance']:.3f}")
             else:
                 axes[row][column].axis("off")
+    if title:
+        figure.suptitle(title, fontsize=12)
     return figure
 
 
@@ -115,4 +117,22 @@ def plot_embedding_map(vectors: Sequence[Sequence[float]], paths: Sequence[str],
     axis.set_title(f"{len(labels)} images in {len(classes)} classes, placed by their embeddings (t-SNE)")
     axis.set_xticks([])
     axis.set_yticks([])
+    return figure
+
+
+def plot_recall_and_time(nprobes: Sequence[int], recalls: Sequence[float], seconds: Sequence[float],
+                         k: int) -> Figure:
+    """An IVF index's recall@k (left axis) and search time (right axis) against `nprobe`, on a log2 axis."""
+    figure, recall_axis = plt.subplots(figsize=(7, 4), layout="constrained")
+    recall_axis.plot(nprobes, recalls, "o-", color="tab:blue")
+    recall_axis.set_xscale("log", base=2)
+    recall_axis.set_xticks(list(nprobes), [str(n) for n in nprobes])
+    recall_axis.set_ylim(0, 1.05)
+    recall_axis.set_xlabel(f"nprobe (lists searched, of {max(nprobes)})")
+    recall_axis.set_ylabel(f"recall@{k} against FLAT", color="tab:blue")
+    time_axis = recall_axis.twinx()
+    time_axis.plot(nprobes, [s * 1000 for s in seconds], "s--", color="tab:orange")
+    time_axis.set_ylim(bottom=0)
+    time_axis.set_ylabel("search time, all queries (ms)", color="tab:orange")
+    recall_axis.set_title(f"IVF_FLAT against an exact search: recall@{k} and time by nprobe")
     return figure

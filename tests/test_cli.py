@@ -88,13 +88,23 @@ def test_text_search_on_a_clip_collection(tmp_path):
     assert all(Path(line.split()[-1]).is_relative_to(folder) for line in lines)
 
 
-def test_evaluate_prints_precision_and_map():
+def test_evaluate_compares_the_models_one_row_each():
     result = cli("evaluate", "--train", str(IMAGENET_SAMPLE / "train"), "--test", str(IMAGENET_SAMPLE / "test"),
-                 "--k", "5")
+                 "--model", "resnet34,resnet50,clip", "--k", "5")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()[-2:]
-    assert lines[0].startswith("precision@5: ") and lines[1].startswith("mAP@5: ")
-    assert 0.0 <= float(lines[1].split()[-1]) <= 1.0
+    header, *rows = result.stdout.strip().splitlines()[-4:]
+    assert header.split() == ["model", "precision@5", "mAP@5", "images/s", "dim"]
+    assert [row.split()[0] for row in rows] == ["resnet34", "resnet50", "clip"]
+    assert [int(row.split()[4]) for row in rows] == [512, 2048, 512]
+    for row in rows:
+        precision, average_precision, images_per_second = map(float, row.split()[1:4])
+        assert 0.0 <= average_precision <= 1.0 and precision in {i / 5 / 8 for i in range(41)}  # 8 queries, k 5
+        assert images_per_second > 0
+
+
+def test_evaluate_refuses_an_unknown_model_before_loading_any():
+    result = cli("evaluate", "--train", "train", "--test", "test", "--model", "resnet34,vgg16")
+    assert result.returncode == 2 and "choose one or more of resnet34, resnet50, clip" in result.stderr
 
 
 def test_download_offline_names_the_samples_and_sizes():

@@ -23,12 +23,16 @@ def upload_file(path):
 SHOW = "print(json.dumps([[o['output_type'], o.get('text', '')] for o in {output}.outputs]))"
 
 
-def run(notebook: str, tmp_path: Path, steps: list[str], output: str) -> tuple[dict[str, str], list[list]]:
-    """Execute the notebook plus one cell per step, each followed by a cell that prints what `output` shows.
-    Returns the printed text of each `# NBVAL_CHECK_OUTPUT` cell, and what the widget showed after each step."""
+def run(notebook: str, tmp_path: Path, steps: list[str], output: str,
+        checks: str = "") -> tuple[dict[str, str], list[list]]:
+    """Execute the notebook, then `checks` (assertions on its variables, after Run All), then one cell per step,
+    each followed by a cell that prints what `output` shows. Returns the printed text of each
+    `# NBVAL_CHECK_OUTPUT` cell, and what the widget showed after each step."""
     nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
     checked = [cell for cell in nb.cells if cell.source.startswith("# NBVAL_CHECK_OUTPUT")]
     shown = []
+    if checks:
+        nb.cells.append(nbformat.v4.new_code_cell(checks))
     nb.cells.append(nbformat.v4.new_code_cell("import json\nfrom pathlib import Path\n" + UPLOAD))
     for step in steps:
         nb.cells.append(nbformat.v4.new_code_cell(step))
@@ -61,8 +65,24 @@ def test_notebook_01_counts_then_the_upload_button_after_run_all(tmp_path):
     assert text.count("\n") == 1 and "Traceback" not in text
 
 
-def test_notebook_02_counts_and_its_saved_figure(tmp_path):
-    texts, _ = run("02_paintings_search.ipynb", tmp_path, [], output="")
+# What notebook 02's measurements hold on the samples: 20 paintings give 5 IVF lists, searching all is exact,
+# and the filtered search of the worst query returns only its painter.
+CHECKS_02 = """
+assert (rows, nlist, nprobes) == (20, 5, [1, 2, 4, 5]) and len(recalls) == len(seconds) == 4 and recalls[-1] == 1.0
+assert len(same_painter.queries) == 5 and 0.0 <= same_painter.precision <= 1.0
+assert {hit["entity"]["painter"] for hit in own_painter[0]} == {worst.label}
+assert client.describe_index(collection_name=COLLECTION,
+                             index_name=client.list_indexes(collection_name=COLLECTION)[0])["params"] == {"nlist": 5}
+"""
+CHECKS_03 = """
+assert len(class_texts) == len(text_search.queries) == len(test_photos.sources) == 8
+assert all(len(hits) == 10 for hits in class_results) and 0.0 <= accuracy <= 1.0
+assert class_texts[classes.index("Afghan_hound")] == "a photo of a Afghan hound"
+"""
+
+
+def test_notebook_02_counts_its_measurements_and_its_saved_figure(tmp_path):
+    texts, _ = run("02_paintings_search.ipynb", tmp_path, [], output="", checks=CHECKS_02)
     assert list(texts.values()) == [
         "The collection 'image_search' holds 20 paintings.\n",
         "Cezanne: 4 paintings\nDegas: 4 paintings\nMonet: 4 paintings\nRenoir: 4 paintings\nVanGogh: 4 paintings\n",
@@ -75,7 +95,7 @@ def test_notebook_03_counts_then_the_text_box_after_run_all(tmp_path):
         'text_box.children[0].children[0].value = "a white dog"',
         'text_box.children[0].children[0].value = "   "',
         'client.drop_collection(COLLECTION)\ntext_box.children[0].children[0].value = "a red sports car"',
-    ], output="text_box.children[1]")
+    ], output="text_box.children[1]", checks=CHECKS_03)
     assert list(texts.values()) == ["Inserted 80 images into Milvus.\n"]
     assert [kind for kind, _ in shown[0]] == ["display_data"]
     (kind, text), = shown[1]

@@ -75,12 +75,20 @@ TAUGHT = {
                     "search_params": "{'metric_type': 'L2', 'params': {'nprobe': 128}}"}),
         ("search", {"filter": "'painter == \"Monet\"'"}),
         ("query", {"filter": "'painter == \"Monet\"'", "output_fields": "['filepath']"}),
+        ("release_collection", {}),
+        ("drop_index", {"index_name": "index_name"}),
+        ("create_index", {"index_params": "flat"}),
+        ("create_index", {"index_params": "ivf"}),
+        ("load_collection", {}),
+        ("search", {"data": "queries.vectors", "search_params": "{'metric_type': 'IP'}"}),
+        ("search", {"search_params": "{'metric_type': 'L2', 'params': {'nprobe': nprobe}}"}),
     ],
     "03_text_to_image_search.ipynb": [
         ("insert", {"data": "rows"}),
         ("search", {"data": "[encoder.embed_text(query_text)]", "limit": "10", "output_fields": "['filepath']"}),
         ("search", {"data": "encoder.embed_texts(texts)"}),
         ("search", {"data": "[encoder.embed_image(query_image)]"}),
+        ("search", {"data": "class_vectors", "limit": "10"}),
     ],
 }
 LESSON_IMPORTS = {"helpers", "pymilvus", "tqdm"}  # besides the standard library
