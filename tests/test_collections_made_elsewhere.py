@@ -131,7 +131,7 @@ def test_index_adds_only_new_images_in_the_collections_own_fields(made, number):
     result = cli("index", tutorial.folder, "--db", str(db), "--collection", tutorial.collection, "--model",
                  tutorial.model, cwd=work)
     assert result.returncode == 0, result.stderr
-    assert f"Indexed 1 new images" in result.stdout and f"{len(paths)} were already in the collection" in result.stdout
+    assert "Indexed 1 new images" in result.stdout and f"{len(paths)} were already in the collection" in result.stdout
     rows, stored, model = state(db, tutorial.collection)
     assert rows == len(paths) + 1 and stored == set(paths) | {str(new)}
     assert model == f"{tutorial.model} (offline stand-in)"  # recorded: later runs need no --model
