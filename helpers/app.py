@@ -19,9 +19,9 @@ from PIL import Image
 
 from . import config
 from .encoders import Encoder
-from .errors import CollectionError, InputError
+from .errors import EXPECTED_ERRORS
 from .images import ImageError, load_rgb
-from .searcher import ALL, TOP_K_MAX, Results, Searcher
+from .searcher import ALL, PAGE_TOP_K_LIMIT, Results, Searcher
 
 TOP_K_DEFAULT = 10
 MAX_FILE_SIZE = "10mb"
@@ -32,7 +32,6 @@ NO_IMAGE = "No image to search with: upload a photo (JPEG, PNG, WebP, GIF or BMP
 HOW_TO_SEND = ("pass a file uploaded to /gradio_api/upload as {\"path\": ...} (over HTTP, see /gradio_api/info), "
                "or gradio_client.handle_file(path) (from Python).")
 MIN_CROP = 8
-EXPECTED_ERRORS = (InputError, CollectionError)  # raised on purpose (ImageError is an InputError); others are bugs
 CSS = """
 #query-time {min-height: 1.5em}
 #share-warning {color: #b45309; font-weight: 600}
@@ -174,7 +173,7 @@ def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr
                     text = gr.Textbox(label="or describe it", placeholder="a white dog", scale=3,
                                       elem_id="query-text")
                     text_button = gr.Button("Search", scale=1, min_width=80, elem_id="search-text")
-                top_k = gr.Slider(1, TOP_K_MAX, value=TOP_K_DEFAULT, step=1, label="Results (top k)",
+                top_k = gr.Slider(1, PAGE_TOP_K_LIMIT, value=TOP_K_DEFAULT, step=1, label="Results (top k)",
                                   elem_id="top-k")
                 choices = [ALL, *searcher.filter_values]
                 value = gr.Dropdown(choices, value=ALL, label=f"Only this {searcher.filter_field}",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import config
 from .catalog import MODELS, PRECISIONS
-from .errors import CollectionError, InputError
+from .errors import CollectionError, InputError, milvus_says, require_text
 
 DEFAULT_COLLECTION = "images"
 DEFAULT_MODEL = "resnet34"
@@ -75,16 +75,16 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .collection import MAX_TOP_K, require_collection, search
+    from .collection import MILVUS_TOP_K_LIMIT, require_collection, search
     from .existing import query_model, unit_length_warning
     from .images import load_rgb
     from .results import hit_path
 
     # Mistakes in the query are reported before the model loads, which takes seconds.
-    if not 1 <= args.top_k <= MAX_TOP_K:
-        raise InputError(f"--top-k must be between 1 and {MAX_TOP_K}, got {args.top_k}.")
-    if args.text is not None and not args.text.strip():
-        raise InputError("Empty text query: type a few words that describe the image you want.")
+    if not 1 <= args.top_k <= MILVUS_TOP_K_LIMIT:
+        raise InputError(f"--top-k must be between 1 and {MILVUS_TOP_K_LIMIT}, got {args.top_k}.")
+    if args.text is not None:
+        require_text(args.text)
     if args.image is not None:
         load_rgb(args.image)
     client = _client(args)
@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except MilvusException as error:  # Milvus refused a request (a server that went away, a dropped collection)
-        print(f"error: Milvus says {error.message} (code {error.code})", file=sys.stderr)
+        print(f"error: {milvus_says(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: run the same command again to finish; nothing is indexed twice.", file=sys.stderr)

@@ -20,7 +20,7 @@ from .errors import CollectionError, InputError
 from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
-MAX_TOP_K = 16384
+MILVUS_TOP_K_LIMIT = 16384  # the most hits Milvus returns for one query
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,8 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
     or the filter has fewer rows. It checks the vector's size against the collection first. `consistency_level`
     "Strong" also sees rows that another process inserted a moment ago (on a server it waits for them).
     """
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise InputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}.")
+    if not 1 <= top_k <= MILVUS_TOP_K_LIMIT:
+        raise InputError(f"top_k must be between 1 and {MILVUS_TOP_K_LIMIT}, got {top_k}.")
     data = np.asarray(vectors, dtype=np.float32)
     single = data.ndim == 1
     queries = data[None, :] if single else data

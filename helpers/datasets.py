@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 
 from . import config
 from .download import DownloadError, download_file, require_writable
+from .images import is_image_file
 from .errors import InputError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"})
 COMPLETE_MARKER = ".extraction-complete"
 
 
@@ -161,5 +161,5 @@ def _count_images(folder: Path) -> int:
     return sum(
         1
         for path in folder.rglob("*")
-        if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+        if is_image_file(path) and not path.name.startswith(".") and path.is_file()
     )

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from . import config
 from .catalog import model_id
-from .errors import InputError
+from .errors import EMPTY_TEXT, InputError, require_text
 from .images import ImageError, ImageSource, load_rgb
 from .models import CLIP, TORCHVISION_RESNET50, LoadedModel, load_model
 
@@ -214,9 +214,9 @@ class Encoder:
 
         texts = list(texts)
         for text in texts:
-            length = len(_clip_tokenizer().encode(text)) if isinstance(text, str) else 0
-            if not length:
-                raise InputError("Empty text query: type a few words that describe the image you want.")
+            length = len(_clip_tokenizer().encode(require_text(text)))
+            if not length:  # nothing the tokenizer keeps
+                raise InputError(EMPTY_TEXT)
             if length + 2 > CLIP_CONTEXT_LENGTH:  # with the start and end tokens
                 print(f"Note: the query is longer than CLIP's {CLIP_CONTEXT_LENGTH} tokens and was truncated: "
                       f"{text[:60]!r}...", file=sys.stderr)

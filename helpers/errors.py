@@ -11,3 +11,19 @@ class InputError(ValueError):
 
 class CollectionError(RuntimeError):
     """A Milvus problem explained in words: what is wrong and what to do."""
+
+
+EXPECTED_ERRORS = (InputError, CollectionError)  # raised on purpose (ImageError is an InputError); others are bugs
+EMPTY_TEXT = "Empty text query: type a few words that describe the image you want."
+
+
+def require_text(text: object) -> str:
+    """The text of a text query; an `InputError` for no text or only spaces."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(EMPTY_TEXT)
+    return text
+
+
+def milvus_says(error) -> str:
+    """How a refused Milvus request (`pymilvus.MilvusException`) is told to a person, in one line."""
+    return f"Milvus says {error.message} (code {error.code})"

@@ -17,11 +17,10 @@ from matplotlib.figure import Figure
 from PIL import Image
 from pymilvus import MilvusException
 
-from .errors import CollectionError, InputError
+from .errors import EXPECTED_ERRORS, milvus_says
 from .images import ImageError, load_rgb
 
 Handler = Callable[[object], Figure | None]
-EXPECTED_ERRORS = (InputError, CollectionError)  # a bad file or text (ImageError too), a missing collection
 
 
 def _run(output: widgets.Output, handler: Handler, value: object) -> None:
@@ -39,7 +38,7 @@ def _run(output: widgets.Output, handler: Handler, value: object) -> None:
         with redirect_stderr(notes):
             figure = handler(value)
     except MilvusException as error:  # a dropped collection, a closed client, a server that went away
-        output.append_stdout(f"Could not search: Milvus says {error.message} (code {error.code}).\n")
+        output.append_stdout(f"Could not search: {milvus_says(error)}.\n")
         return
     except EXPECTED_ERRORS as error:
         output.append_stdout(f"Could not search: {error}\n")

@@ -19,12 +19,12 @@ from .catalog import model_id
 from .collection import collection_model, count, require_collection, search
 from .connection import connect
 from .encoders import Encoder, load_encoder
-from .errors import CollectionError, InputError
+from .errors import CollectionError, InputError, require_text
 from .existing import query_model, unit_length_warning
 from .images import load_rgb
 from .results import PATH_FIELDS, hit_path, label_of
 
-TOP_K_MAX = 100
+PAGE_TOP_K_LIMIT = 100  # the most results the demo page (and its API) shows: a grid a person can read
 IVF_NPROBE = 128  # notebook 02's value; Milvus caps it at the index's nlist
 MAX_FILTER_VALUES = 1000  # a scalar field with more distinct values gets no filter menu
 ALL = "(all)"  # the filter value that filters nothing
@@ -114,15 +114,14 @@ class Searcher:
         if not self.takes_text:
             raise CollectionError(f"Collection '{self.collection}' holds {self.model} image vectors, which cannot "
                                   "be searched with text. Index the folder with --model clip for text queries.")
-        if not isinstance(text, str) or not text.strip():
-            raise InputError("Empty text query: type a few words that describe the image you want.")
+        require_text(text)
         start = time.perf_counter()
         vector = self.encoder.embed_text(text)
         return self._search(vector, top_k, value, time.perf_counter() - start)
 
     def _search(self, vector: np.ndarray, top_k: int, value: str, embed_s: float) -> Results:
-        if not isinstance(top_k, (int, float)) or not 1 <= top_k <= TOP_K_MAX:
-            raise InputError(f"top_k must be between 1 and {TOP_K_MAX}, got {top_k}.")
+        if not isinstance(top_k, (int, float)) or not 1 <= top_k <= PAGE_TOP_K_LIMIT:
+            raise InputError(f"top_k must be between 1 and {PAGE_TOP_K_LIMIT}, got {top_k}.")
         top_k = int(top_k)
         start = time.perf_counter()
         while True:  # a server that was away answers again once pymilvus has reconnected, within a second or two

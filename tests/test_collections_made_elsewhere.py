@@ -292,6 +292,15 @@ def test_tutorial_2_on_a_milvus_server_is_searched_extended_and_rebuilt(milvus_s
     common = ("--db", milvus_server, "--collection", "image_search")
     found = cli("search", paths[0], *common, "--model", "resnet50", cwd=work)
     assert found.returncode == 0 and len(found.stdout.splitlines()) == 10 and "not unit length" in found.stderr
+    page = app.launch(milvus_server, "image_search", model="resnet50", encoder=encoders["resnet50"])
+    try:  # the demo page too, with the same flag; its page says what the distances mean
+        hits = Client(page.local_url, verbose=False).predict(handle_file(work / paths[0]), 3, "",
+                                                             api_name="/search_image")
+        assert len(hits) == 3 and all(hit["filepath"] in paths for hit in hits)
+        assert "holds vectors that are not unit length" in requests.get(f"{page.local_url}config", proxies=NO_PROXY,
+                                                                        timeout=30).text
+    finally:
+        page.close()
     extended = cli("index", "paintings/paintings", *common, "--model", "resnet50", cwd=work)
     assert extended.returncode == 0 and "Nothing new to index" in extended.stdout, extended.stderr
     rebuilt = cli("index", "paintings/paintings", *common, "--recreate", cwd=work)  # the model is recorded now
@@ -301,3 +310,12 @@ def test_tutorial_2_on_a_milvus_server_is_searched_extended_and_rebuilt(milvus_s
     assert count(client, "image_search") == len(paths)
     assert stored_paths(client, "image_search") == {str(work / path) for path in paths}
     client.drop_collection("image_search")
+
+
+def test_a_tutorial_3_collection_is_searched_with_text_given_its_model(made):
+    work, db, paths = made(3)
+    result = cli("search", "--text", "a white dog", "--db", str(db), "--collection", "image_collection", "--model",
+                 "clip", cwd=work)
+    assert result.returncode == 0 and errors(result) == [], result.stderr
+    assert {line.split()[-1] for line in result.stdout.splitlines()} <= set(paths)
+    assert len(result.stdout.splitlines()) == 10

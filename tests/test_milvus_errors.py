@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from helpers import config
-from helpers.collection import (MAX_TOP_K, CollectionError, collection_model, count, create_quick, create_with_schema,
+from helpers.collection import (MILVUS_TOP_K_LIMIT, CollectionError, collection_model, count, create_quick, create_with_schema,
                                 require_collection, search)
 from helpers.connection import connect
 from helpers.inserting import insert
@@ -232,14 +232,14 @@ def test_top_k_larger_than_the_collection_returns_every_row(tmp_path):
     hits = search(client, "images", VECTORS[2], top_k=100)
     assert sorted(hit_path(hit) for hit in hits) == [f"img/{i}.jpg" for i in range(5)]
     assert hit_path(hits[0]) == "img/2.jpg"
-    assert [len(found) for found in search(client, "images", VECTORS[:2], top_k=MAX_TOP_K)] == [5, 5]
+    assert [len(found) for found in search(client, "images", VECTORS[:2], top_k=MILVUS_TOP_K_LIMIT)] == [5, 5]
 
 
-@pytest.mark.parametrize("top_k", [0, -1, MAX_TOP_K + 1])
+@pytest.mark.parametrize("top_k", [0, -1, MILVUS_TOP_K_LIMIT + 1])
 def test_a_top_k_out_of_range_is_a_value_error(tmp_path, top_k):
     client = connect(str(tmp_path / "x.db"))
     fill(client, "images")
-    with pytest.raises(ValueError, match=f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}"):
+    with pytest.raises(ValueError, match=f"top_k must be between 1 and {MILVUS_TOP_K_LIMIT}, got {top_k}"):
         search(client, "images", VECTORS[0], top_k=top_k)
 
 
