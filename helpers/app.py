@@ -35,6 +35,7 @@ MIN_CROP = 8
 CSS = """
 #query-time {min-height: 1.5em}
 #share-warning {color: #b45309; font-weight: 600}
+#vector-warning {color: #b45309}
 """
 
 

@@ -33,7 +33,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     client = _client(args)
     model = _index_model(client, args)
     if client.has_collection(args.collection) and not args.recreate and (warning := unit_length_warning(
-            client, args.collection)):
+            client, args.collection, model)):
         print(warning, file=sys.stderr)
     from .encoders import load_encoder  # imports torch: seconds
 
@@ -90,7 +90,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     client = _client(args)
     require_collection(client, args.collection)
     base = query_model(client, args.collection, args.model)
-    if warning := unit_length_warning(client, args.collection):
+    if warning := unit_length_warning(client, args.collection, base):
         print(warning, file=sys.stderr)
     from .encoders import CLIP, load_encoder  # imports torch: seconds
 

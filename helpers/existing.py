@@ -91,10 +91,10 @@ def record_model(client: MilvusClient, name: str, model: str) -> str:
     return model_id(model)
 
 
-def unit_length_warning(client: MilvusClient, name: str) -> str | None:
+def unit_length_warning(client: MilvusClient, name: str, model: str | None = None) -> str | None:
     """One line when an L2 collection holds vectors that are not unit length (a few rows are sampled): this
     suite's queries are unit vectors, so the distances would not match and the ranking would go partly by
-    length. None otherwise (unit vectors, or a COSINE or IP index)."""
+    length. None otherwise (unit vectors, or a COSINE or IP index). `model` fills in the rebuild command."""
     fields = fields_of(client, name)
     if fields.metric != "L2":
         return None
@@ -107,7 +107,7 @@ def unit_length_warning(client: MilvusClient, name: str) -> str | None:
     return (f"warning: collection '{name}' holds vectors that are not unit length (lengths {lengths.min():.3g} to "
             f"{lengths.max():.3g} in {len(lengths)} rows sampled), but queries here are unit vectors: L2 distances "
             "will not match the code that built it and rank partly by length. To rebuild it with unit vectors: "
-            f"`python -m helpers index FOLDER --collection {name} --model MODEL --recreate` (writes new rows for "
+            f"`python -m helpers index FOLDER --collection {name} --model {model or 'MODEL'} --recreate` (writes new rows for "
             "the images in FOLDER, then deletes the old ones).")
 
 

@@ -82,7 +82,7 @@ class Searcher:
         require_collection(self.client, collection)
         self.model = query_model(self.client, collection, model)
         self.recorded = collection_model(self.client, collection)
-        self.warning = unit_length_warning(self.client, collection)
+        self.warning = unit_length_warning(self.client, collection, self.model)
         self.filter_field = _filter_field(self.client, collection)
         self.filter_values = _distinct(self.client, collection, self.filter_field) if self.filter_field else []
         self.count = count(self.client, collection)

@@ -112,7 +112,7 @@ def test_raw_vectors_for_l2_get_one_line_and_unit_vectors_none(made, tmp_path):
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 10
     [warning] = errors(result)
     assert warning.startswith("warning: collection 'image_search' holds vectors that are not unit length")
-    assert "--collection image_search --model MODEL --recreate` (writes new rows" in warning
+    assert "--collection image_search --model resnet50 --recreate` (writes new rows" in warning
     rebuilt = cli("index", "paintings/paintings", "--db", str(db), "--collection", "image_search", "--model",
                   "resnet50", "--recreate", cwd=work)  # the rebuild the warning advises
     assert rebuilt.returncode == 0, rebuilt.stderr
