@@ -1,0 +1,89 @@
+"""What a Colab reader meets: the upload that takes a phone photo. Colab is a stand-in `google.colab` package (tests/colab_standin) imported as Colab's kernel
+imports it; its `files.upload()` answers as Colab's does."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from helpers import config  # noqa: E402
+from helpers.interactive import colab_upload, image_upload  # noqa: E402
+
+from test_interactive import upload_value  # noqa: E402
+
+STANDIN = Path(__file__).resolve().parent / "colab_standin"
+
+
+@pytest.fixture
+def colab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """This process looks like a Colab kernel until the test ends; uploads land in tmp_path, as in /content."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(STANDIN))
+    for name in ("google.colab", "google.colab.files"):
+        monkeypatch.delitem(sys.modules, name, raising=False)  # removed again after the test
+    importlib.import_module("google.colab")
+    assert config.in_colab()
+
+
+@pytest.fixture
+def phone_photo(tmp_path: Path) -> Path:
+    """A 1600x1200 JPEG of seeded noise, over 1 MB like most phone photos (and too big for the FileUpload
+    button on Colab)."""
+    pixels = np.random.default_rng(0).integers(0, 256, size=(1200, 1600, 3), dtype=np.uint8)
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(pixels).save(path, quality=95)
+    assert path.stat().st_size > 1024 * 1024
+    return path
+
+
+def figure_of(received: list):
+    def on_image(image: Image.Image):
+        received.append(image)
+        figure, _ = plt.subplots()
+        return figure
+    return on_image
+
+
+def test_colab_upload_searches_with_a_photo_over_1_mb(colab, phone_photo, monkeypatch):
+    monkeypatch.setenv("COLAB_STANDIN_UPLOAD", str(phone_photo))
+    received = []
+    output = colab_upload(figure_of(received))
+    (image,) = received
+    assert image.mode == "RGB" and image.size == (1600, 1200)
+    assert [shown["output_type"] for shown in output.outputs] == ["display_data"]
+
+
+@pytest.mark.parametrize("chosen", ["", "empty.jpg"], ids=["cancelled", "empty file"])
+def test_colab_upload_with_nothing_says_so_in_one_line(colab, monkeypatch, tmp_path, chosen):
+    if chosen:
+        (tmp_path / chosen).write_bytes(b"")
+    monkeypatch.setenv("COLAB_STANDIN_UPLOAD", str(tmp_path / chosen) if chosen else "")
+    received = []
+    output = colab_upload(figure_of(received))
+    assert received == []
+    (shown,) = output.outputs
+    assert shown["name"] == "stdout" and shown["text"].count("\n") == 1
+    assert shown["text"].startswith("Could not search: the upload arrived empty.") and "MY_IMAGE" in shown["text"]
+
+
+def test_the_upload_button_says_when_a_file_arrives_empty_or_too_large():
+    received = []
+    widget = image_upload(figure_of(received))
+    widget.children[0].value = upload_value("phone.jpg", b"")  # what the button delivers on Colab from 1 MB up
+    (shown,) = widget.children[1].outputs
+    assert shown["text"].startswith("Could not search: the upload arrived empty.")
+    widget.children[0].value = upload_value("huge.jpg", b"\xff" * (config.MAX_UPLOAD_MB * 1024 * 1024 + 1))
+    (shown,) = widget.children[1].outputs
+    assert shown["text"] == (f"Could not search: the file has {config.MAX_UPLOAD_MB:.1f} MB, over the limit of "
+                             f"{config.MAX_UPLOAD_MB} MB. Upload a smaller copy, or set MY_IMAGE to its path and "
+                             "run the cell.\n")
+    assert received == []
