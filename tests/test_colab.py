@@ -1,4 +1,5 @@
-"""What a Colab reader meets: the upload that takes a phone photo. Colab is a stand-in `google.colab` package (tests/colab_standin) imported as Colab's kernel
+"""What a Colab reader meets: the upload that takes a phone photo, and the line that says how to get the demo
+page's Gradio. Colab is a stand-in `google.colab` package (tests/colab_standin) imported as Colab's kernel
 imports it; its `files.upload()` answers as Colab's does."""
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from helpers import config  # noqa: E402
+from helpers import config, extras  # noqa: E402
 from helpers.interactive import colab_upload, image_upload  # noqa: E402
 
 from test_interactive import upload_value  # noqa: E402
 
 STANDIN = Path(__file__).resolve().parent / "colab_standin"
+FIRST_NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_reverse_image_search.ipynb"
 
 
 @pytest.fixture
@@ -87,3 +90,20 @@ def test_the_upload_button_says_when_a_file_arrives_empty_or_too_large():
                              f"{config.MAX_UPLOAD_MB} MB. Upload a smaller copy, or set MY_IMAGE to its path and "
                              "run the cell.\n")
     assert received == []
+
+
+def test_the_demo_page_names_the_install_command_of_where_it_runs():
+    assert extras.where() == "checkout"  # the tests run from the checkout, installed editable by make setup
+    notebook = f'%pip install "image-search-milvus[app] @ {extras.SOURCE_URL}"'
+    assert f'"image-search-milvus @ {extras.SOURCE_URL}"' in nbformat.read(FIRST_NOTEBOOK, as_version=4).cells[1].source
+    assert extras.gradio_problem(None, "notebook") == (
+        f"The demo page needs Gradio 6 (the app extra), which is not installed: {notebook}")
+    assert extras.gradio_problem("5.49.1", "terminal") == (
+        'The demo page needs Gradio 6 (the app extra); this environment has Gradio 5.49.1: '
+        'pip install "image-search-milvus[app]"')
+    assert extras.gradio_problem(None, "checkout").endswith(f"make setup (in a terminal, in {extras.CHECKOUT})")
+    assert extras.gradio_problem("6.0.2", "notebook") is None
+    extras.require_gradio()  # make setup installs the right one
+    importlib.import_module("gradio")  # once loaded, a notebook's kernel keeps the old one until a restart
+    assert extras.gradio_problem("5.49.1", "notebook").endswith(
+        f"{notebook}, then restart the kernel (Colab: Runtime > Restart session)")
