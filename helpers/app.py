@@ -14,17 +14,20 @@ import tempfile
 import threading
 from pathlib import Path
 
-import gradio as gr
 from PIL import Image
 
 from . import config
 from .encoders import Encoder
 from .errors import EXPECTED_ERRORS
+from .extras import require_gradio
 from .images import ImageError, load_rgb
 from .searcher import ALL, PAGE_TOP_K_LIMIT, Results, Searcher
 
+require_gradio()  # a missing Gradio, or another major version, is one line naming the command that fixes it
+import gradio as gr  # noqa: E402  (after that check)
+
 TOP_K_DEFAULT = 10
-MAX_FILE_SIZE = "10mb"
+MAX_FILE_SIZE = f"{config.MAX_UPLOAD_MB}mb"
 THUMBNAIL_SIDE = 320
 SHARE_WARNING = ("Warning: a share link is public. Anyone who has it can search this collection and see its "
                  "images until you stop the app (Ctrl-C).")
@@ -88,6 +91,11 @@ class _Page(gr.Blocks):
             raise gr.Error(f"/{block_fn.api_name} takes {len(block_fn.inputs)} inputs ({names}) and got "
                            f"{len(inputs)}: send all of them, as /gradio_api/info lists.")
         super().validate_inputs(block_fn, inputs)
+
+    def __repr__(self) -> str:
+        """One line (a notebook cell ending in `launch(...)` shows it), not Gradio's list of every component."""
+        where = ", ".join(filter(None, [self.local_url, self.share_url])) or "not started"
+        return f"Image search page ({self.title}): {where}"
 
 
 def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr.Blocks:
@@ -225,7 +233,7 @@ def launch(uri: str | None = None, collection: str = "images", *, token: str | N
                         model=model)
     if searcher.warning:
         print(searcher.warning, file=sys.stderr)
-    shared = share if share is not None else _in_colab()
+    shared = share if share is not None else config.in_colab()
     if shared:
         print(SHARE_WARNING, file=sys.stderr)
     thumbnails = Thumbnails()
@@ -236,7 +244,3 @@ def launch(uri: str | None = None, collection: str = "images", *, token: str | N
                 allowed_paths=[thumbnails.folder], show_error=True, prevent_thread_lock=not block, css=CSS,
                 footer_links=["api"], run_history=False)
     return page
-
-
-def _in_colab() -> bool:
-    return "google.colab" in sys.modules

@@ -130,7 +130,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     try:
         from .app import launch
     except ImportError as error:
-        raise InputError(f"The app needs the app extra ({error}): pip install -e '.[app]'.") from None
+        raise InputError(str(error)) from None  # the line helpers.extras writes: what is missing, and the fix
 
     launch(args.db, args.collection, token=args.token, host=args.host, port=args.port, share=args.share,
            precision=args.precision, model=args.model, block=True)

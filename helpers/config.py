@@ -19,6 +19,7 @@ TOKEN_ENV = "MILVUS_TOKEN"
 DEFAULT_URI = "./milvus.db"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"  # offline sample images, shipped inside the package
 
+MAX_UPLOAD_MB = 10  # the largest query file the upload widgets and the demo page take
 STANDIN_SUFFIX = " (offline stand-in)"  # appended to the model a collection records when built offline
 OFFLINE_NOTICE = (
     f"{OFFLINE_ENV}=1: offline mode, sample images and random stand-in weights; "
@@ -29,6 +30,11 @@ OFFLINE_NOTICE = (
 def is_offline() -> bool:
     """True when `IMAGE_SEARCH_OFFLINE` is set to a true value (1, true, yes, on)."""
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def in_colab() -> bool:
+    """True in a Google Colab kernel, which imports `google.colab` as it starts."""
+    return "google.colab" in sys.modules
 
 
 def cache_dir() -> Path:

@@ -1,7 +1,8 @@
-"""Small ipywidgets front ends for the notebooks: search with an uploaded image or a typed text.
+"""Small front ends for the notebooks: search with an uploaded image or a typed text.
 
-They work in JupyterLab and Colab; each calls back with a PIL image or a string and shows the figure the
-callback returns in its own output area, or one line saying why it could not search.
+Each calls back with a PIL image or a string and shows the figure the callback returns in its own output
+area, or one line saying why it could not search. The upload button is ipywidgets' (JupyterLab); on Colab,
+whose kernel gets nothing from that button for files of 1 MB or more, `colab_upload` opens Colab's own dialog.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from pymilvus import MilvusException
 
+from . import config
 from .errors import EXPECTED_ERRORS, milvus_says
 from .images import ImageError, load_rgb
 
@@ -53,7 +55,15 @@ def _run(output: widgets.Output, handler: Handler, value: object) -> None:
 
 
 def decode_upload(content: bytes) -> Image.Image:
-    """Decode the bytes of an uploaded file to an upright RGB image, or raise `ImageError`."""
+    """Decode the bytes of an uploaded file to an upright RGB image, or raise `ImageError` saying what to do
+    when it is empty, too large (over `config.MAX_UPLOAD_MB`) or not an image."""
+    if not content:
+        raise ImageError("the upload arrived empty. Upload the file again, or set MY_IMAGE to its path "
+                         "and run the cell.")
+    if len(content) > config.MAX_UPLOAD_MB * 1024 * 1024:
+        raise ImageError(f"the file has {len(content) / 1024 / 1024:.1f} MB, over the limit of "
+                         f"{config.MAX_UPLOAD_MB} MB. Upload a smaller copy, or set MY_IMAGE to its path "
+                         "and run the cell.")
     try:
         with Image.open(io.BytesIO(content)) as image:
             image.load()
@@ -73,6 +83,18 @@ def image_upload(on_image: Callable[[Image.Image], Figure | None]) -> widgets.VB
 
     upload.observe(changed, names="value")
     return widgets.VBox([upload, output])
+
+
+def colab_upload(on_image: Callable[[Image.Image], Figure | None]) -> widgets.Output:
+    """Colab's own upload dialog, `google.colab.files.upload()`, which takes files of any size: the first
+    file chosen is passed to `on_image`, and its figure (or one line saying why it could not search, also
+    when the dialog was cancelled) is shown in the returned output area. Run the cell again for another."""
+    from google.colab import files
+
+    uploaded = files.upload()  # {file name: its bytes}, empty when cancelled
+    output = widgets.Output()
+    _run(output, lambda content: on_image(decode_upload(content)), next(iter(uploaded.values()), b""))
+    return output
 
 
 def text_search_box(on_text: Callable[[str], Figure | None], placeholder: str = "a white dog") -> widgets.VBox:

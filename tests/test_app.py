@@ -192,6 +192,11 @@ def test_page_filter_on_the_painter(apps, page):
     assert response.status_code == 200 and Image.open(io.BytesIO(response.content)).size[0] <= app.THUMBNAIL_SIDE
 
 
+def test_a_notebook_cell_ending_in_launch_shows_one_line_with_the_address(apps):
+    running = apps("image_embeddings")
+    assert repr(running.blocks) == f"Image search page (Image search: image_embeddings): {running.url}"
+
+
 # ---- the endpoints, as gradio_client sees them ----
 
 def test_search_image_endpoint_returns_paths_and_distances(apps):

@@ -65,6 +65,37 @@ def test_notebook_01_counts_then_the_upload_button_after_run_all(tmp_path):
     assert text.count("\n") == 1 and "Traceback" not in text
 
 
+# Colab, as its kernel is after start-up: google.colab imported (the stand-in in tests/colab_standin, whose
+# files.upload() returns the file named by $COLAB_STANDIN_UPLOAD). Then the reader runs "Search with your own
+# image" again, once choosing a phone-sized photo (over 1 MB, which the FileUpload button cannot take there),
+# once cancelling the dialog.
+COLAB = f"""
+import os, sys
+import numpy as np
+from PIL import Image
+sys.path.insert(0, {str(Path(__file__).resolve().parent / "colab_standin")!r})
+import google.colab
+Image.fromarray(np.random.default_rng(0).integers(0, 256, size=(1200, 1600, 3), dtype=np.uint8)).save("phone.jpg", quality=95)
+assert Path("phone.jpg").stat().st_size > 1024 * 1024
+"""
+
+
+def own_image_cell() -> str:
+    cells = nbformat.read(NOTEBOOKS / "01_reverse_image_search.ipynb", as_version=4).cells
+    (source,) = [cell.source for cell in cells if "colab_upload(" in cell.source]
+    return f"get_ipython().run_cell({source!r})"
+
+
+def test_notebook_01_on_colab_searches_with_colab_upload_dialog(tmp_path):
+    _, shown = run("01_reverse_image_search.ipynb", tmp_path, [
+        COLAB + 'os.environ["COLAB_STANDIN_UPLOAD"] = "phone.jpg"\n' + own_image_cell(),
+        'os.environ["COLAB_STANDIN_UPLOAD"] = ""\n' + own_image_cell(),
+    ], output="upload")
+    assert [kind for kind, _ in shown[0]] == ["display_data"]  # the figure of the hits
+    assert shown[1] == [["stream", "Could not search: the upload arrived empty. Upload the file again, or set "
+                                   "MY_IMAGE to its path and run the cell.\n"]]
+
+
 # What notebook 02's measurements hold on the samples: 20 paintings give 5 IVF lists, searching all is exact,
 # and the filtered search of the worst query returns only its painter.
 CHECKS_02 = """

@@ -26,8 +26,8 @@ def _run(command: list, cwd: Path, env: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """(python of a fresh venv holding only the wheel of this checkout, environment to run it in)."""
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """(the wheel of this checkout, environment to run it in)."""
     base = tmp_path_factory.mktemp("wheel")
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
     env.update(IMAGE_SEARCH_OFFLINE="1", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
@@ -35,16 +35,28 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", base / "dist", source],
          base, env)
-    (wheel,) = (base / "dist").glob("image_search_milvus-*.whl")
-    venv = base / "venv"
-    _run([sys.executable, "-m", "venv", venv], base, env)
-    python = venv / "bin" / "python"
-    _run([python, "-m", "pip", "install", "--no-deps", wheel], base, env)
-    # The dependencies (torch, Milvus Lite, ...) come from this environment, after the venv's own packages;
-    # a plain path, so this environment's .pth files (the editable install of the checkout) are not run.
-    packages = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], base, env).strip())
-    (packages / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return python, env
+    (built,) = (base / "dist").glob("image_search_milvus-*.whl")
+    return built, env
+
+
+def _venv(folder: Path, wheel: Path, env: dict, dependencies: Path) -> Path:
+    """The python of a fresh venv in `folder` holding only `wheel`, its dependencies found in `dependencies`,
+    after the venv's own packages; a plain path, so the .pth files there (the editable install of the
+    checkout) are not run."""
+    _run([sys.executable, "-m", "venv", folder], folder.parent, env)
+    python = folder / "bin" / "python"
+    _run([python, "-m", "pip", "install", "--no-deps", wheel], folder.parent, env)
+    packages = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], folder.parent,
+                         env).strip())
+    (packages / "dependencies.pth").write_text(f"{dependencies}\n")
+    return python
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """(python of a fresh venv with the wheel and this environment's packages, environment to run it in)."""
+    built, env = wheel
+    return _venv(tmp_path_factory.mktemp("venv") / "venv", built, env, Path(sysconfig.get_paths()["purelib"])), env
 
 
 def test_the_installed_package_runs_offline_outside_the_checkout(installed, tmp_path):
@@ -63,3 +75,24 @@ def test_the_installed_package_runs_offline_outside_the_checkout(installed, tmp_
     hits = json.loads(_run([python, "-m", "helpers", "search", query.relative_to(tmp_path), "--db", db, "--json"],
                            tmp_path, env))
     assert len(hits) == 10 and (tmp_path / hits[0]["path"]).resolve() == query.resolve()
+
+
+def test_without_gradio_the_demo_page_names_the_command_that_installs_it_here(wheel, tmp_path):
+    """A fresh venv outside the checkout with every dependency but Gradio (the app extra not installed)."""
+    built, env = wheel
+    without = tmp_path / "without_gradio"
+    without.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith(("gradio", "__editable__", "image_search_milvus")):
+            (without / entry.name).symlink_to(entry)
+    python = _venv(tmp_path / "venv", built, env, without)
+    run = subprocess.run([str(python), "-m", "helpers", "app", "--db", "photos.db"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and run.stderr == (
+        'error: The demo page needs Gradio 6 (the app extra), which is not installed: '
+        'pip install "image-search-milvus[app]"\n')
+    in_a_kernel = subprocess.run([str(python), "-c", "import ipykernel\nfrom helpers.app import launch"], cwd=tmp_path,
+                                 env=env, capture_output=True, text=True, timeout=300)
+    assert in_a_kernel.stderr.strip().splitlines()[-1] == (
+        'ImportError: The demo page needs Gradio 6 (the app extra), which is not installed: %pip install '
+        '"image-search-milvus[app] @ git+https://github.com/image-search-milvus/image-search-milvus"')
