@@ -82,8 +82,8 @@ def _caption(hit: dict) -> str:
 
 
 class _Page(gr.Blocks):
-    """Blocks whose API calls with too few inputs get one sentence naming them (Gradio's own message lists
-    component objects)."""
+    """Blocks that say in one sentence when an API call sends too few inputs (Gradio's own message lists component
+    objects), and show as one line in a notebook."""
 
     def validate_inputs(self, block_fn, inputs: list) -> None:
         if len(inputs) < len(block_fn.inputs):
