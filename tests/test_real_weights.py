@@ -82,6 +82,19 @@ def test_the_encoder_features_name_what_is_in_a_real_photo(encoder, classifier, 
                                torch.nn.functional.normalize(features, dim=1)[0].numpy(), atol=1e-5)
 
 
+def test_the_encoder_is_the_published_network_cut_just_before_its_classifier(encoder, classifier,
+                                                                          real_weights_online):
+    """timm's whole efficientnet_lite0 with the same weights gives the logits of the encoder's features fed to
+    the classifier: the cut is right (average pooling of the last features), which naming photos alone does
+    not show (max pooling names them too)."""
+    import timm
+
+    whole = timm.create_model(MODEL, pretrained=True).eval()
+    batch = torch.stack([encoder.preprocess(load_rgb(photo(name))) for name in PHOTOS])
+    with torch.inference_mode():
+        torch.testing.assert_close(classifier(encoder.model(batch)), whole(batch), atol=1e-4, rtol=1e-4)
+
+
 def test_the_encoder_preprocesses_photos_as_the_checkpoint_was_trained(encoder, real_weights_online):
     """The recipe of timm's efficientnet_lite0.ra_in1k, written out: bicubic resize of the short side to 256
     (crop 0.875), centre crop 224, RGB, ImageNet mean and std. The classifier above names these photos even
