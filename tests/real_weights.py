@@ -160,9 +160,11 @@ def go_online(patch: pytest.MonkeyPatch, hub_cache: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def real_weights_hub(pytestconfig: pytest.Config) -> Path:
-    """A Hugging Face hub cache holding timm's efficientnet_lite0 weights, from the registry package."""
-    hub_cache = Path(pytestconfig.cache.mkdir("real-weights-hub"))
+def real_weights_hub(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Hugging Face hub cache holding timm's efficientnet_lite0 weights, from the registry package: in
+    pytest's cache folder (kept between runs), or a temporary one when the cache plugin is off."""
+    cache = getattr(pytestconfig, "cache", None)
+    hub_cache = Path(cache.mkdir("real-weights-hub")) if cache else tmp_path_factory.mktemp("real-weights-hub")
     place_checkpoint(hub_cache)
     return hub_cache
 
