@@ -10,7 +10,7 @@ import pytest
 
 from helpers import config
 
-pytest_plugins = ["milvus_server", "browser"]
+pytest_plugins = ["milvus_server", "browser", "real_weights"]
 
 SAMPLES = config.SAMPLES_DIR
 IMAGENET_SAMPLE = SAMPLES / "reverse_image_search"
