@@ -167,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--collection", default=DEFAULT_COLLECTION, help="collection name (default %(default)s)")
 
     def with_model(sub: argparse.ArgumentParser, what: str) -> None:
-        sub.add_argument("--model", choices=MODELS, default=None, help=what)
+        sub.add_argument("--model", default=None, metavar="NAME",
+                         help=f"{what}: {', '.join(MODELS)}, or any timm model name")
 
     def with_precision(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--precision", choices=PRECISIONS, default=None,

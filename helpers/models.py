@@ -20,6 +20,7 @@ import torch
 
 from . import config
 from .download import DownloadError
+from .errors import InputError
 
 TORCHVISION_RESNET50 = "resnet50"
 CLIP = "clip"
@@ -60,6 +61,9 @@ def _timm(name: str) -> LoadedModel:
     import timm
     from timm.data import create_transform, resolve_data_config
 
+    if not timm.is_model(name):
+        raise InputError(f"Unknown model '{name}': use resnet34, resnet50 (torchvision), clip, or a timm model name "
+                         "(timm.list_models() lists them).")
     overlay = {"file": str(timm_standin(name))} if config.is_offline() else None
     model = timm.create_model(name, pretrained=True, num_classes=0, global_pool="avg", pretrained_cfg_overlay=overlay)
     preprocess = create_transform(**resolve_data_config({}, model=model))  # the model's own config, not its name's

@@ -161,3 +161,10 @@ def test_only_the_errors_helpers_raise_on_purpose_become_one_line(monkeypatch, c
     monkeypatch.setattr(command_line, "cmd_download", fails_with(ValueError("a bug in helpers")))
     with pytest.raises(ValueError, match="a bug in helpers"):  # its traceback stays
         command_line.main(["download", "x"])
+
+
+def test_a_model_name_neither_offered_nor_known_to_timm_is_one_line(tmp_path):
+    result = cli("index", str(IMAGENET_SAMPLE / "train"), "--db", str(tmp_path / "x.db"), "--model", "no_such_model")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: Unknown model 'no_such_model': use resnet34, resnet50 (torchvision), clip, or a timm model name" \
+        in result.stderr
