@@ -203,7 +203,9 @@ def test_a_server_that_accepts_but_never_answers_times_out():
         elapsed = time.monotonic() - started
         for connection, _ in accepted:
             connection.close()
-    assert 1.5 < elapsed < 10
+    # Alone it takes 2.0 s, also with both CPUs busy; in a whole run, after tests that stopped servers their
+    # clients still try to recover, it once took 10.0 s. The bound tells a timeout from a hang.
+    assert 1.5 < elapsed < 30
 
 
 def test_the_cli_with_an_unreachable_milvus_uri_exits_2():
