@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -201,3 +202,24 @@ def test_every_helpers_module_can_be_read_in_one_sitting():
     lengths = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in (ROOT / "helpers").glob("*.py")}
     long = {name: lines for name, lines in lengths.items() if lines > MAX_MODULE_LINES}
     assert not long, f"split these modules by job (at most {MAX_MODULE_LINES} lines each): {long}"
+
+
+def _anchors(markdown: Path) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", markdown.read_text(), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+def test_every_relative_link_in_the_markdown_files_resolves():
+    tracked = subprocess.run(["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True, text=True, check=True)
+    broken = []
+    for name in tracked.stdout.split():
+        source = ROOT / name
+        for target in re.findall(r"\]\(([^)\s]+)\)", source.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (source.parent / path).resolve() if path else source
+            if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
+                broken.append(f"{name}: {target}")
+    assert not broken
