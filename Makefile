@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test notebooks benchmark app screenshots clean
+.PHONY: setup lab test check notebooks benchmark app screenshots clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,12 @@ lab: setup
 test: setup
 	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --durations=25 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# The loop to run after each change: everything but the browser, server, wheel and notebook-execution tiers
+# (markers set in tests/conftest.py).
+check: setup
+	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests -m "not browser and not server and not wheel and not notebook" \
+		--durations=10
 
 notebooks: setup
 	mkdir -p notebooks/_executed

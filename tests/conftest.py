@@ -12,6 +12,21 @@ from helpers import config
 
 pytest_plugins = ["milvus_server", "browser", "real_weights"]
 
+# Test tiers, set here from what a test uses, never by hand: `make check` leaves out the slow tiers.
+TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "server"}
+TIER_BY_FILE = {"test_wheel.py": "wheel", "test_notebooks.py": "notebook", "test_jupyterlab.py": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tiers: `browser` (Chromium), `server` (the Milvus server), `wheel` (a built,
+    installed wheel) and `notebook` (a notebook executed, under nbval or in a kernel)."""
+    for item in items:
+        tiers = {TIER_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in TIER_BY_FIXTURE}
+        tiers |= {TIER_BY_FILE[item.path.name]} if item.path.name in TIER_BY_FILE else set()
+        tiers |= {"notebook"} if item.path.suffix == ".ipynb" else set()
+        for tier in sorted(tiers):
+            item.add_marker(getattr(pytest.mark, tier))
+
 SAMPLES = config.SAMPLES_DIR
 IMAGENET_SAMPLE = SAMPLES / "reverse_image_search"
 PAINTINGS_SAMPLE = SAMPLES / "paintings"
