@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from .errors import CollectionError, InputError
+from .errors import CollectionError, InputError, rebuild_command
 from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
@@ -54,8 +54,7 @@ def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None
         raise CollectionError(
             f"Collection '{name}' holds {held}-d vectors from model '{built_by or 'unknown'}', but "
             f"'{model or 'this model'}' makes {dim}-d vectors. Use another collection name, or replace its rows: "
-            f"`python -m helpers index FOLDER --collection {name} --recreate` (index_folder(..., recreate=True)) "
-            "writes new rows for the images in FOLDER, then deletes the old ones."
+            f"{rebuild_command(name)}; in Python, index_folder(..., recreate=True)."
         )
 
 

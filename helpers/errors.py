@@ -24,6 +24,13 @@ def require_text(text: object) -> str:
     return text
 
 
+def rebuild_command(collection: str, model: str | None = None) -> str:
+    """The command that replaces every row of `collection` (with `model`'s vectors), and what it does, for advice."""
+    chosen = f" --model {model}" if model else ""
+    return (f"`python -m helpers index FOLDER --collection {collection}{chosen} --recreate` (writes new rows for the "
+            "images in FOLDER, then deletes the old ones)")
+
+
 def milvus_says(error) -> str:
     """How a refused Milvus request (`pymilvus.MilvusException`) is told to a person, in one line."""
     return f"Milvus says {error.message} (code {error.code})"

@@ -11,9 +11,9 @@ import numpy as np
 from pymilvus import DataType, MilvusClient
 
 from . import config
-from .catalog import MODELS, model_id
+from .catalog import MODELS, model_id, models_of_size
 from .collection import MODEL_PROPERTY, collection_model, require_collection
-from .errors import CollectionError, InputError
+from .errors import CollectionError, InputError, rebuild_command
 from .results import PATH_FIELDS
 
 UNIT_TOLERANCE = 0.01  # a stored vector whose length is further than this from 1 is not a unit vector
@@ -68,7 +68,7 @@ def check_model_size(name: str, model: str, dim: int) -> None:
     """Refuse a model offered by name whose vectors have another size than the collection's, before it loads."""
     size = MODELS.get(model)
     if size is not None and size != dim:
-        fitting = [other for other, other_size in MODELS.items() if other_size == dim]
+        fitting = models_of_size(dim)
         advice = f"Pick the model that built it ({' or '.join(f'--model {each}' for each in fitting)})" if fitting \
             else "Use the model that built it"
         raise CollectionError(f"Collection '{name}' holds {dim}-d vectors, but model {model} makes {size}-d vectors. "
@@ -82,11 +82,10 @@ def record_model(client: MilvusClient, name: str, model: str) -> str:
         raise InputError(f"Unknown model '{model}': choose from {', '.join(MODELS)}.")
     require_collection(client, name)
     check_model_size(name, model, fields_of(client, name).dim)
-    recorded = client.describe_collection(name).get("properties", {}).get(MODEL_PROPERTY)
+    recorded = collection_model(client, name)
     if recorded not in (None, model_id(model)):
         raise CollectionError(f"Collection '{name}' already records model '{recorded}'. Its vectors came from that "
-                              "model; to make them with another, rebuild it with "
-                              f"`python -m helpers index FOLDER --collection {name} --model {model} --recreate`.")
+                              f"model; to make them with another, rebuild it: {rebuild_command(name, model)}.")
     client.alter_collection_properties(name, properties={MODEL_PROPERTY: model_id(model)})
     return model_id(model)
 
@@ -107,8 +106,7 @@ def unit_length_warning(client: MilvusClient, name: str, model: str | None = Non
     return (f"warning: collection '{name}' holds vectors that are not unit length (lengths {lengths.min():.3g} to "
             f"{lengths.max():.3g} in {len(lengths)} rows sampled), but queries here are unit vectors: L2 distances "
             "will not match the code that built it and rank partly by length. To rebuild it with unit vectors: "
-            f"`python -m helpers index FOLDER --collection {name} --model {model or 'MODEL'} --recreate` (writes new rows for "
-            "the images in FOLDER, then deletes the old ones).")
+            f"{rebuild_command(name, model or 'MODEL')}.")
 
 
 def query_model(client: MilvusClient, collection: str, model: str | None = None) -> str:
@@ -122,13 +120,11 @@ def query_model(client: MilvusClient, collection: str, model: str | None = None)
         if recorded is not None and recorded.removesuffix(config.STANDIN_SUFFIX) != model:
             raise CollectionError(
                 f"Collection '{collection}' records that model {recorded} built it, not {model}: leave out --model "
-                f"to use that one, or replace its rows with {model} vectors: `python -m helpers index FOLDER "
-                f"--collection {collection} --model {model} --recreate` (writes new rows for the images in FOLDER, "
-                "then deletes the old ones).")
+                f"to use that one, or replace its rows with {model} vectors: {rebuild_command(collection, model)}.")
         if recorded is None:
             return model
     if recorded is None:
-        fitting = " or ".join(f"--model {name}" for name in MODELS if MODELS[name] == dim) or "--model NAME"
+        fitting = " or ".join(f"--model {name}" for name in models_of_size(dim)) or "--model NAME"
         raise CollectionError(
             f"Collection '{collection}' does not record which model built its {dim}-d vectors: say which with "
             f"{fitting}, or record it once with `python -m helpers record --collection {collection} --model NAME`.")
@@ -138,7 +134,6 @@ def query_model(client: MilvusClient, collection: str, model: str | None = None)
         raise CollectionError(
             f"Collection '{collection}' was built {built}, but {config.OFFLINE_ENV} is "
             f"{'off' if base != recorded else 'on'} now, so the query would not match its vectors. Switch offline "
-            f"mode back, or rebuild it: `python -m helpers index FOLDER --collection {collection} --model {base} "
-            "--recreate` (writes new rows for the images in FOLDER, then deletes the old ones)."
+            f"mode back, or rebuild it: {rebuild_command(collection, base)}."
         )
     return base
