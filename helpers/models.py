@@ -1,15 +1,13 @@
 """Loading the three model families with their weights: the real pretrained files, or offline stand-ins.
 
 `load_model` gives each family's image model without its classifier, the preprocessing that model
-expects and its output size. Offline (`IMAGE_SEARCH_OFFLINE=1`) every family gets a deterministic
-checkpoint of seeded random values, written once into the cache and read by the library's own loading
-code, so that code runs without a network too.
+expects and its output size. Offline (`IMAGE_SEARCH_OFFLINE=1`) each family reads a checkpoint of seeded
+random values (`helpers.standins`) through the library's own loading code, so that code runs without a
+network too.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,14 +16,13 @@ from pathlib import Path
 
 import torch
 
-from . import config
+from . import config, standins
+from .catalog import CLIP
 from .download import DownloadError
 from .errors import InputError
 
 TORCHVISION_RESNET50 = "resnet50"
-CLIP = "clip"
 CLIP_MODEL = "ViT-B/32"
-STANDIN_SEED = 0
 
 
 @dataclass
@@ -56,15 +53,22 @@ def load_model(name: str, device: torch.device) -> LoadedModel:
     return loaded
 
 
+def check_model_name(name: str) -> None:
+    """Refuse, before anything loads, a name that is neither resnet50 (torchvision), clip nor a timm model."""
+    import timm
+
+    if name not in (TORCHVISION_RESNET50, CLIP, CLIP_MODEL) and not timm.is_model(name):
+        raise InputError(f"Unknown model '{name}': use resnet34, resnet50 (torchvision), clip, or a timm model name "
+                         "(timm.list_models() lists them).")
+
+
 def _timm(name: str) -> LoadedModel:
     """A timm model without its classifier (global average pool), with timm's preprocessing for that model."""
     import timm
     from timm.data import create_transform, resolve_data_config
 
-    if not timm.is_model(name):
-        raise InputError(f"Unknown model '{name}': use resnet34, resnet50 (torchvision), clip, or a timm model name "
-                         "(timm.list_models() lists them).")
-    overlay = {"file": str(timm_standin(name))} if config.is_offline() else None
+    check_model_name(name)
+    overlay = {"file": str(standins.timm_checkpoint(name))} if config.is_offline() else None
     model = timm.create_model(name, pretrained=True, num_classes=0, global_pool="avg", pretrained_cfg_overlay=overlay)
     preprocess = create_transform(**resolve_data_config({}, model=model))  # the model's own config, not its name's
     return LoadedModel(name, model, preprocess, model.num_features)
@@ -95,78 +99,10 @@ def _clip(device: torch.device) -> LoadedModel:
                        text_model=model.eval())
 
 
-# ---------------------------------------------------------------------------------------------------
-# Offline stand-ins: seeded random checkpoints in the formats the libraries publish.
-
-def standin_dir() -> Path:
-    """The cache folder that holds offline stand-in checkpoints, apart from where real weights go."""
-    return config.cache_dir() / "standin-weights"
-
-
-def _atomic_save(path: Path, save: Callable[[str], None]) -> Path:
-    """Write through `save(temp_path)` beside `path`, then move it into place, so no half file is ever used."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(handle)
-    try:
-        save(temp)
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
-    return path
-
-
-def _write_once(path: Path, make_state: Callable[[], dict]) -> Path:
-    """Save the seeded `make_state()` to `path` unless it is already there."""
-    if path.exists():
-        return path
-    torch.manual_seed(STANDIN_SEED)
-    state = make_state()
-    return _atomic_save(path, lambda temp: torch.save(state, temp))
-
-
-def timm_standin(name: str) -> Path:
-    """A seeded random checkpoint of the timm model `name` with its full classifier, as timm publishes them."""
-    import timm
-
-    return _write_once(
-        standin_dir() / f"timm-{name}-seed{STANDIN_SEED}.pth",
-        lambda: timm.create_model(name, pretrained=False).state_dict(),
-    )
-
-
-def resnet50_standin() -> Path:
-    """A seeded random torchvision ResNet-50 checkpoint (with its 1000-class head, like the real one)."""
-    from torchvision.models import resnet50
-
-    return _write_once(
-        standin_dir() / f"torchvision-resnet50-seed{STANDIN_SEED}.pth",
-        lambda: resnet50().state_dict(),
-    )
-
-
-def clip_standin() -> Path:
-    """A seeded random CLIP ViT-B/32 as a half-precision TorchScript archive, the format OpenAI publishes."""
-    path = standin_dir() / f"clip-ViT-B-32-seed{STANDIN_SEED}.pt"
-    if path.exists():
-        return path
-    from clip.model import CLIP as ClipModel, convert_weights
-
-    torch.manual_seed(STANDIN_SEED)
-    model = ClipModel(
-        embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=32,
-        context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12,
-    ).eval()
-    convert_weights(model)
-    example = (torch.zeros(1, 3, 224, 224, dtype=torch.float16), torch.zeros(1, 77, dtype=torch.long))
-    traced = torch.jit.trace(model, example, check_trace=False)
-    return _atomic_save(path, traced.save)
-
-
 def resnet50_state_dict() -> dict:
     """ResNet-50 ImageNet weights (torchvision's DEFAULT, IMAGENET1K_V2), or the stand-in offline."""
     if config.is_offline():
-        return torch.load(resnet50_standin(), map_location="cpu", weights_only=True)
+        return torch.load(standins.resnet50_checkpoint(), map_location="cpu", weights_only=True)
     from torchvision.models import ResNet50_Weights
 
     return ResNet50_Weights.DEFAULT.get_state_dict(progress=True, check_hash=True)
@@ -174,7 +110,7 @@ def resnet50_state_dict() -> dict:
 
 def clip_source() -> str:
     """What to pass to `clip.load`: the model name online (it downloads and checks the SHA-256), a file offline."""
-    return str(clip_standin()) if config.is_offline() else CLIP_MODEL
+    return str(standins.clip_archive()) if config.is_offline() else CLIP_MODEL
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -184,8 +120,8 @@ def prefetch(model: str) -> Path:
     """Download (or, offline, create) a model's weights into its library's cache; return the file or folder."""
     if config.is_offline():
         if model == TORCHVISION_RESNET50:
-            return resnet50_standin()
-        return clip_standin() if model == CLIP else timm_standin(model)
+            return standins.resnet50_checkpoint()
+        return standins.clip_archive() if model == CLIP else standins.timm_checkpoint(model)
     url, cache = _source_and_cache(model)
     with downloading(model):
         if model == TORCHVISION_RESNET50:

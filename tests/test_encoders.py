@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import models
+from helpers import standins
 from helpers.encoders import cpu_batch, decoding_workers, load_encoder
 from helpers.errors import InputError
 from helpers.images import find_images
@@ -20,7 +20,7 @@ GALLERY = find_images(IMAGENET_SAMPLE / "train")[:12]
 
 
 def test_timm_loads_the_checkpoint_file_without_its_classifier(resnet34):
-    checkpoint = torch.load(models.timm_standin("resnet34"), weights_only=True)
+    checkpoint = torch.load(standins.timm_checkpoint("resnet34"), weights_only=True)
     assert "fc.weight" in checkpoint  # the file has the 1000-class head, as published checkpoints do
     loaded = resnet34.model.state_dict()
     assert torch.equal(loaded["conv1.weight"], checkpoint["conv1.weight"])
@@ -30,7 +30,7 @@ def test_timm_loads_the_checkpoint_file_without_its_classifier(resnet34):
 
 def test_torchvision_resnet50_drops_the_final_layer_and_loads_the_state_dict():
     encoder = load_encoder("resnet50", device="cpu")
-    checkpoint = torch.load(models.resnet50_standin(), weights_only=True)
+    checkpoint = torch.load(standins.resnet50_checkpoint(), weights_only=True)
     assert torch.equal(encoder.model[0].weight, checkpoint["conv1.weight"])
     assert not any(isinstance(layer, torch.nn.Linear) for layer in encoder.model)
     assert encoder.dim == 2048
@@ -39,15 +39,15 @@ def test_torchvision_resnet50_drops_the_final_layer_and_loads_the_state_dict():
 
 
 def test_clip_loads_the_torchscript_archive_through_clip_load(clip_encoder):
-    archive = torch.jit.load(str(models.clip_standin()), map_location="cpu").state_dict()
+    archive = torch.jit.load(str(standins.clip_archive()), map_location="cpu").state_dict()
     assert torch.allclose(clip_encoder.model.conv1.weight, archive["visual.conv1.weight"].float())
     assert clip_encoder.dim == 512 and clip_encoder.text_model is not None
 
 
 def test_standins_are_deterministic(tmp_path, monkeypatch):
-    first = torch.load(models.timm_standin("resnet18"), weights_only=True)
+    first = torch.load(standins.timm_checkpoint("resnet18"), weights_only=True)
     monkeypatch.setenv("IMAGE_SEARCH_CACHE", str(tmp_path))
-    second_path = models.timm_standin("resnet18")
+    second_path = standins.timm_checkpoint("resnet18")
     assert second_path.is_relative_to(tmp_path)
     second = torch.load(second_path, weights_only=True)
     assert all(torch.equal(first[key], second[key]) for key in first)
@@ -213,9 +213,3 @@ def test_a_precision_the_device_cannot_run_is_refused_before_anything_loads(prec
     with pytest.raises(ValueError, match=says):
         load_encoder("no_such_model", device="cpu", precision=precision)  # the model name is never looked up
 
-
-def test_the_cli_offers_the_precisions_the_encoders_know():
-    from helpers.catalog import PRECISIONS as CLI_PRECISIONS
-    from helpers.encoders import PRECISIONS
-
-    assert CLI_PRECISIONS == tuple(PRECISIONS)
