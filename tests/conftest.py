@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,13 @@ PAINTINGS_SAMPLE = SAMPLES / "paintings"
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: a request sent to it fails at once
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m helpers ARGS` in a child process, offline unless `env` says otherwise, as a reader runs it."""
+    environment = {**os.environ, config.OFFLINE_ENV: "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=environment,
+                          cwd=cwd, timeout=300)
 
 
 def use_dead_proxy(patch: pytest.MonkeyPatch) -> None:

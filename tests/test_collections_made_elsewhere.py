@@ -7,10 +7,8 @@ tutorial 2's collection on the test Milvus server as the tutorial has it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from helpers.encoders import load_encoder
 from helpers.existing import fields_of
 from helpers.indexing import REBUILD_OF, REBUILD_SUFFIX, index_folder
 from helpers.inserting import stored_paths
+from conftest import cli
 from test_interrupted_indexing import Indexer, release
 
 NO_PROXY = {"http": None, "https": None}
@@ -50,12 +49,6 @@ def made(tmp_path, encoders):
         return work, db, paths
 
     return build
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, config.OFFLINE_ENV: "1"}
-    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=300)
 
 
 def errors(result: subprocess.CompletedProcess) -> list[str]:

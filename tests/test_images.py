@@ -8,10 +8,8 @@ module runs in seconds, and so that Pillow's decompression-bomb limit can be low
 from __future__ import annotations
 
 import io
-import os
 import struct
 import subprocess
-import sys
 import threading
 import warnings
 import zlib
@@ -30,6 +28,7 @@ from helpers.errors import InputError
 from helpers.images import ImageError, find_images, load_rgb
 from helpers.indexing import index_folder
 from helpers.results import hit_path
+from conftest import cli
 
 BOMB_LIMIT = 224 * 224  # Image.MAX_IMAGE_PIXELS while the zoo is indexed: 1x..2x warns, over 2x is an error
 # (not lower: Pillow checks crops too, and the models crop every image to 224x224)
@@ -462,12 +461,6 @@ def test_a_folder_without_usable_images_is_one_clear_value_error(tmp_path, resne
     if kind == "no_valid_image":
         assert "empty file (0 bytes)" in text and "not an image Pillow can read" in text and "truncated" in text
     assert not client.has_collection("images") or count(client, "images") == 0
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, config.OFFLINE_ENV: "1"}
-    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
 
 
 def error_lines(result: subprocess.CompletedProcess) -> list[str]:

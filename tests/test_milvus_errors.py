@@ -3,7 +3,6 @@ line, exit status 2 and one line) that says what is wrong and what to do, quickl
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -24,6 +23,7 @@ from helpers.connection import connect
 from helpers.inserting import insert
 from helpers.indexing import index_folder
 from helpers.results import hit_path
+from conftest import cli
 
 DIM = 8
 VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(DIM, DIM)))[0].astype(np.float32)
@@ -41,12 +41,6 @@ def release(client, db: Path) -> None:
 
     client.close()
     server_manager_instance.release_server(str(db))
-
-
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, config.OFFLINE_ENV: "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True,
-                          env=environment, timeout=300)
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:

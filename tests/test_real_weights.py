@@ -24,6 +24,7 @@ from helpers.images import load_rgb
 from helpers.indexing import index_folder
 
 import real_weights
+from conftest import cli
 from real_weights import MODEL, PHOTOS, go_online, photo
 
 pytestmark = pytest.mark.real_weights
@@ -134,20 +135,15 @@ def test_views_of_a_dozen_real_photos_find_their_photo_in_milvus(encoder, real_w
 def test_the_command_line_indexes_and_searches_real_photos_with_any_timm_model(real_weights_online, tmp_path):
     """`--model` takes a timm name beyond the three offered by name: real weights through the CLI, end to end."""
     import json
-    import subprocess
-    import sys
 
     train, test, db = tmp_path / "train", tmp_path / "test", tmp_path / "cli.db"
     real_weights.write_views(train, test, per_photo=4, held_out=1, seed=VIEW_SEED)
+    online = {config.OFFLINE_ENV: "0"}
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "helpers", *args, "--db", str(db)], capture_output=True,
-                              text=True, timeout=300)
-
-    indexed = cli("index", str(train), "--model", MODEL)
+    indexed = cli("index", str(train), "--model", MODEL, "--db", str(db), env=online)
     assert indexed.returncode == 0 and f"model {MODEL}, 1280-d" in indexed.stdout, indexed.stderr
     for name in ("chelsea", "coffee", "rocket"):
         [view] = (test / name).iterdir()
-        found = cli("search", str(view), "--top-k", "3", "--json")  # the collection records the model
+        found = cli("search", str(view), "--top-k", "3", "--json", "--db", str(db), env=online)  # it records the model
         assert found.returncode == 0, found.stderr
         assert [Path(hit["path"]).parent.name for hit in json.loads(found.stdout)] == [name] * 3
