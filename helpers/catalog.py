@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from . import config
 
-MODELS = {"resnet34": 512, "resnet50": 2048, "clip": 512}  # name -> vector size
-PRECISIONS = ("float32", "bfloat16", "float16")  # helpers.encoders.PRECISIONS, named here without importing torch
+CLIP = "clip"  # OpenAI CLIP ViT-B/32, the one model that also embeds text
+MODELS = {"resnet34": 512, "resnet50": 2048, CLIP: 512}  # name -> vector size
+PRECISIONS = ("float32", "bfloat16", "float16")  # torch dtype names; helpers.encoders maps them to dtypes
 
 
 def model_id(name: str) -> str:

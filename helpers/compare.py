@@ -15,6 +15,7 @@ from .connection import connect, disconnect
 from .encoders import load_encoder
 from .evaluate import evaluate
 from .indexing import images_below, index_folder
+from .models import check_model_name
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class ModelScore:
 def compare_models(models: Sequence[str], train_dir: str | os.PathLike, test_dir: str | os.PathLike, k: int = 10,
                    precision: str | None = None) -> list[ModelScore]:
     """Index `train_dir` with each model (embedding and insert timed; loading the model and a first, warm-up
-    image not) and score the top k of every test image with `evaluate`."""
+    image not) and score the top k of every test image with `evaluate`. Every name is checked first."""
+    for model in models:
+        check_model_name(model)
     warm_up = images_below(train_dir)[:1]  # also says at once when the folder holds no image
     scores = []
     with tempfile.TemporaryDirectory() as folder:

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from . import config
+from . import catalog, config
 from .catalog import model_id
 from .errors import EMPTY_TEXT, InputError, require_text
 from .images import ImageError, ImageSource, load_rgb
@@ -32,8 +32,9 @@ __all__ = ["CLIP", "DEFAULT_BATCH_SIZE", "PRECISIONS", "TORCHVISION_RESNET50", "
 
 DEFAULT_BATCH_SIZE = 64
 CLIP_CONTEXT_LENGTH = 77
-# What the models compute in (torch.autocast), by name; None: as the weights are, float32.
-PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# What the models compute in (torch.autocast), by the names `catalog.PRECISIONS` offers; None: as the weights
+# are, float32.
+PRECISIONS = {name: None if name == "float32" else getattr(torch, name) for name in catalog.PRECISIONS}
 
 
 @dataclass

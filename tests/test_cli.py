@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "IMAGE_SEARCH_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=300)
+from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE, cli
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +95,12 @@ def test_evaluate_compares_the_models_one_row_each():
 
 
 def test_evaluate_refuses_an_unknown_model_before_loading_any():
-    result = cli("evaluate", "--train", "train", "--test", "test", "--model", "resnet34,vgg16")
-    assert result.returncode == 2 and "choose one or more of resnet34, resnet50, clip" in result.stderr
+    result = cli("evaluate", "--train", str(IMAGENET_SAMPLE / "train"), "--test", str(IMAGENET_SAMPLE / "test"),
+                 "--model", "resnet34,not_a_model")
+    assert result.returncode == 2 and result.stderr.splitlines()[-1] == (
+        "error: Unknown model 'not_a_model': use resnet34, resnet50 (torchvision), clip, or a timm model name "
+        "(timm.list_models() lists them).")
+    assert "model resnet34" not in result.stdout + result.stderr
 
 
 def test_download_offline_names_the_samples_and_sizes():
@@ -127,9 +123,7 @@ def test_unknown_download_name_is_one_clear_line():
 def test_a_collection_built_offline_is_not_searched_with_real_weights(indexed):
     db, train = indexed
     image = next((train / "castle").iterdir())
-    env = {key: value for key, value in os.environ.items() if key != "IMAGE_SEARCH_OFFLINE"}
-    result = subprocess.run([sys.executable, "-m", "helpers", "search", str(image), "--db", str(db)],
-                            capture_output=True, text=True, env=env, timeout=300)
+    result = cli("search", str(image), "--db", str(db), env={"IMAGE_SEARCH_OFFLINE": "0"})
     assert result.returncode == 2
     assert "built offline, with random stand-in weights, but IMAGE_SEARCH_OFFLINE is off" in result.stderr
 
