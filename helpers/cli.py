@@ -75,36 +75,27 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .collection import MILVUS_TOP_K_LIMIT, require_collection, search
-    from .existing import query_model, unit_length_warning
+    from .collection import MILVUS_TOP_K_LIMIT, check_top_k
     from .images import load_rgb
-    from .results import hit_path
+    from .searcher import Searcher
 
     # Mistakes in the query are reported before the model loads, which takes seconds.
-    if not 1 <= args.top_k <= MILVUS_TOP_K_LIMIT:
-        raise InputError(f"--top-k must be between 1 and {MILVUS_TOP_K_LIMIT}, got {args.top_k}.")
+    check_top_k(args.top_k, MILVUS_TOP_K_LIMIT, name="--top-k")
     if args.text is not None:
         require_text(args.text)
     if args.image is not None:
         load_rgb(args.image)
-    client = _client(args)
-    require_collection(client, args.collection)
-    base = query_model(client, args.collection, args.model)
-    if warning := unit_length_warning(client, args.collection, base):
-        print(warning, file=sys.stderr)
-    from .encoders import CLIP, load_encoder  # imports torch: seconds
-
-    if args.text is not None and base != CLIP:
-        raise CollectionError(f"Collection '{args.collection}' holds {base} image vectors, which cannot be searched "
-                              "with text. Index the folder with --model clip for text queries.")
-    encoder = load_encoder(base, precision=args.precision)
-    vector = encoder.embed_text(args.text) if args.text is not None else encoder.embed_image(args.image)
-    hits = search(client, args.collection, vector, top_k=args.top_k, consistency_level="Strong")  # indexed elsewhere
+    searcher = Searcher(args.db, args.collection, token=args.token, precision=args.precision, model=args.model,
+                        top_k_limit=MILVUS_TOP_K_LIMIT)
+    if searcher.warning:
+        print(searcher.warning, file=sys.stderr)
+    found = searcher.search_text(args.text, args.top_k) if args.text is not None else \
+        searcher.search_image(args.image, args.top_k)
     if args.json:
-        print(json.dumps([{"path": hit_path(hit), "distance": hit["distance"]} for hit in hits]))
+        print(json.dumps([{"path": hit["filepath"], "distance": hit["distance"]} for hit in found.hits]))
     else:
-        for rank, hit in enumerate(hits, 1):
-            print(f"{rank:3d}  {hit['distance']:8.4f}  {hit_path(hit)}")
+        for hit in found.hits:
+            print(f"{hit['rank']:3d}  {hit['distance']:8.4f}  {hit['filepath']}")
     return 0
 
 
@@ -117,12 +108,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _model_list(text: str) -> list[str]:
-    """`--model resnet34,clip` for evaluate: one or more known model names, comma-separated."""
+    """`--model resnet34,clip` for evaluate: one or more model names, comma-separated (checked before any loads)."""
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in MODELS]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(f"choose one or more of {', '.join(MODELS)}, comma-separated "
-                                         f"(got {text!r})")
+    if not names:
+        raise argparse.ArgumentTypeError(f"name one or more models, comma-separated (got {text!r})")
     return names
 
 
@@ -201,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--train", type=Path, required=True)
     score.add_argument("--test", type=Path, required=True)
     score.add_argument("--model", default=["resnet34"], type=_model_list, metavar="MODEL[,MODEL...]",
-                       help=f"one or more of {', '.join(MODELS)}, comma-separated: one table row each")
+                       help=f"one or more of {', '.join(MODELS)} or timm model names, comma-separated: one table row each")
     score.add_argument("--k", type=int, default=10)
     with_precision(score)
     score.set_defaults(run=cmd_evaluate)

@@ -153,6 +153,13 @@ def _layout(client: MilvusClient, name: str) -> _Layout:
     return layout
 
 
+def check_top_k(top_k: object, limit: int = MILVUS_TOP_K_LIMIT, name: str = "top_k") -> None:
+    """Refuse a number of results that is not a whole number from 1 to `limit` (`name` is what the caller calls it)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, float)) or top_k != int(top_k) \
+            or not 1 <= top_k <= limit:
+        raise InputError(f"{name} must be between 1 and {limit}, got {top_k}.")
+
+
 def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float], top_k: int = 10, *,
            filter: str = "", output_fields: Iterable[str] = PATH_FIELDS, search_params: dict | None = None,
            anns_field: str | None = None, consistency_level: str | None = None) -> list[dict] | list[list[dict]]:
@@ -162,8 +169,7 @@ def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float
     or the filter has fewer rows. It checks the vector's size against the collection first. `consistency_level`
     "Strong" also sees rows that another process inserted a moment ago (on a server it waits for them).
     """
-    if not 1 <= top_k <= MILVUS_TOP_K_LIMIT:
-        raise InputError(f"top_k must be between 1 and {MILVUS_TOP_K_LIMIT}, got {top_k}.")
+    check_top_k(top_k)
     data = np.asarray(vectors, dtype=np.float32)
     single = data.ndim == 1
     queries = data[None, :] if single else data

@@ -1,7 +1,8 @@
-"""Searching one collection for the demo page: an image or a text to ranked hits, and where the time went.
+"""Searching one collection, for the command line and the demo page: an image or a text to ranked hits, and
+where the time went.
 
 A `Searcher` learns what it needs from the collection once (its model, a field to filter on, the index's
-search parameters), loads the model's encoder, and turns each failure into a sentence for the page.
+search parameters), loads the model's encoder when it is first needed, and turns each failure into a sentence.
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from .catalog import model_id
-from .collection import collection_model, count, require_collection, search
+from .catalog import CLIP, model_id
+from .collection import check_top_k, collection_model, count, require_collection, search
 from .connection import connect
-from .encoders import Encoder, load_encoder
 from .errors import CollectionError, InputError, require_text
 from .existing import query_model, unit_length_warning
 from .images import load_rgb
 from .results import PATH_FIELDS, hit_path, label_of
+
+if TYPE_CHECKING:
+    from .encoders import Encoder
 
 PAGE_TOP_K_LIMIT = 100  # the most results the demo page (and its API) shows: a grid a person can read
 IVF_NPROBE = 128  # notebook 02's value; Milvus caps it at the index's nlist
@@ -75,27 +80,41 @@ class Searcher:
     """One collection and the encoder of its model: turns an image or a text into ranked hits."""
 
     def __init__(self, uri: str, collection: str, token: str | None = None, precision: str | None = None,
-                 encoder: Encoder | None = None, model: str | None = None) -> None:
-        """`model` names the model that built a collection that records none (see `existing.query_model`)."""
-        self.uri, self.collection = uri, collection
+                 encoder: Encoder | None = None, model: str | None = None,
+                 top_k_limit: int = PAGE_TOP_K_LIMIT) -> None:
+        """`model` names the model that built a collection that records none (see `existing.query_model`);
+        `top_k_limit` is the most results one query may ask for."""
+        self.uri, self.collection, self.top_k_limit, self.precision = uri, collection, top_k_limit, precision
         self.client = connect(uri, token)
         require_collection(self.client, collection)
         self.model = query_model(self.client, collection, model)
         self.recorded = collection_model(self.client, collection)
         self.warning = unit_length_warning(self.client, collection, self.model)
         self.filter_field = _filter_field(self.client, collection)
-        self.filter_values = _distinct(self.client, collection, self.filter_field) if self.filter_field else []
         self.count = count(self.client, collection)
         self.search_params = _search_params(self.client, collection)
         if encoder is not None and encoder.model_id != model_id(self.model):
             raise CollectionError(f"Collection '{collection}' was built by {model_id(self.model)}, not by this "
                                   f"encoder ({encoder.model_id}): pass its encoder, or none to load the right one.")
-        self.encoder = encoder or load_encoder(self.model, precision=precision)
+        if encoder is not None:
+            self.encoder = encoder
+
+    @cached_property
+    def encoder(self) -> Encoder:
+        """The encoder of the collection's model, loaded on first use (it takes seconds)."""
+        from .encoders import load_encoder
+
+        return load_encoder(self.model, precision=self.precision)
+
+    @cached_property
+    def filter_values(self) -> list[str]:
+        """The values the filter menu offers (empty: no menu)."""
+        return _distinct(self.client, self.collection, self.filter_field) if self.filter_field else []
 
     @property
     def takes_text(self) -> bool:
-        """True when the collection's model also embeds text (CLIP)."""
-        return self.encoder.text_model is not None
+        """True when the collection's model also embeds text (CLIP); known before the encoder loads."""
+        return self.model == CLIP
 
     def describe(self) -> str:
         """What the page searches, in one line."""
@@ -104,9 +123,12 @@ class Searcher:
                 f"{self.encoder.dim}-d vectors, Milvus at `{self.uri}`")
 
     def search_image(self, image: Image.Image | str | os.PathLike, top_k: int, value: str = "") -> Results:
-        """Hits for an image (a PIL image or a file); a file that is no usable image raises `ImageError`."""
+        """Hits for an image (a PIL image or a file); a file that is no usable image raises `ImageError`. The
+        query is checked before the encoder loads."""
+        check_top_k(top_k, self.top_k_limit)
         start = time.perf_counter()
-        vector = self.encoder.embed_image(load_rgb(image))
+        rgb = load_rgb(image)
+        vector = self.encoder.embed_image(rgb)
         return self._search(vector, top_k, value, time.perf_counter() - start)
 
     def search_text(self, text: str, top_k: int, value: str = "") -> Results:
@@ -115,13 +137,12 @@ class Searcher:
             raise CollectionError(f"Collection '{self.collection}' holds {self.model} image vectors, which cannot "
                                   "be searched with text. Index the folder with --model clip for text queries.")
         require_text(text)
+        check_top_k(top_k, self.top_k_limit)
         start = time.perf_counter()
         vector = self.encoder.embed_text(text)
         return self._search(vector, top_k, value, time.perf_counter() - start)
 
     def _search(self, vector: np.ndarray, top_k: int, value: str, embed_s: float) -> Results:
-        if not isinstance(top_k, (int, float)) or not 1 <= top_k <= PAGE_TOP_K_LIMIT:
-            raise InputError(f"top_k must be between 1 and {PAGE_TOP_K_LIMIT}, got {top_k}.")
         top_k = int(top_k)
         start = time.perf_counter()
         while True:  # a server that was away answers again once pymilvus has reconnected, within a second or two
