@@ -225,15 +225,16 @@ def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr
 def launch(uri: str | None = None, collection: str = "images", *, token: str | None = None, host: str = "127.0.0.1",
            port: int | None = None, share: bool | None = None, precision: str | None = None,
            encoder: Encoder | None = None, model: str | None = None, block: bool = False) -> gr.Blocks:
-    """Start the page for `collection`: inline in JupyterLab, with a public link on Colab (Gradio's defaults),
-    bound to `host`. A notebook passes its `encoder` to load no second copy. With `block=True` it serves
-    until Ctrl-C, as `python -m helpers app` does. `model` names the model that built a collection that records
-    none (made elsewhere)."""
+    """Start the page for `collection`: inline in JupyterLab, with a public link on Colab (Gradio's defaults; in
+    offline mode none, which a line says), bound to `host`. A notebook passes its `encoder` to
+    load no second copy. With `block=True` it serves until Ctrl-C, as `python -m helpers app` does. `model` names
+    the model that built a collection that records none (made elsewhere)."""
     searcher = Searcher(uri or config.milvus_uri(), collection, token=token, precision=precision, encoder=encoder,
                         model=model)
     if searcher.warning:
         print(searcher.warning, file=sys.stderr)
-    shared = share if share is not None else config.in_colab()
+    wanted = share if share is not None else config.in_colab()
+    shared = wanted and not config.is_offline()  # offline mode asks the network for nothing, a share link included
     if shared:
         print(SHARE_WARNING, file=sys.stderr)
     thumbnails = Thumbnails()
@@ -241,6 +242,11 @@ def launch(uri: str | None = None, collection: str = "images", *, token: str | N
     page.queue(default_concurrency_limit=1)
     # show_error: an API caller gets the sentence of every error (over HTTP too), not only of a gr.Error.
     page.launch(server_name=host, server_port=port, share=shared, max_file_size=MAX_FILE_SIZE,
-                allowed_paths=[thumbnails.folder], show_error=True, prevent_thread_lock=not block, css=CSS,
-                footer_links=["api"], run_history=False)
+                allowed_paths=[thumbnails.folder], show_error=True, prevent_thread_lock=True, css=CSS,
+                footer_links=["api"], run_history=False, quiet=wanted and not shared)
+    if wanted and not shared:
+        print(f"No public link in offline mode ({config.OFFLINE_ENV}=1): the page is served at {page.local_url} only.",
+              file=sys.stderr)
+    if block:
+        page.block_thread()
     return page

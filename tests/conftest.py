@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from helpers import config
 
@@ -81,6 +83,18 @@ def clip_encoder():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(config.OFFLINE_ENV, "1")
         return load_encoder("clip", device="cpu")
+
+
+@pytest.fixture
+def phone_photo(tmp_path: Path) -> Path:
+    """A 1920x1440 JPEG of seeded noise, about 3 MB like a phone photo (on Colab, ipywidgets' upload button
+    gets nothing from 1 MB up)."""
+    pixels = np.random.default_rng(0).integers(0, 256, size=(1440, 1920, 3), dtype=np.uint8)
+    path = tmp_path / "photos" / "phone.jpg"
+    path.parent.mkdir()
+    Image.fromarray(pixels).save(path, quality=95)
+    assert 3_000_000 < path.stat().st_size < 3_500_000
+    return path
 
 
 @pytest.fixture

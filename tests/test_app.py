@@ -306,6 +306,16 @@ def test_share_page_warns_that_the_link_is_public(lite_uri, resnet34):
         page.close()
 
 
+def test_a_share_link_in_offline_mode_is_not_asked_for_and_one_line_says_so(lite_uri, resnet34, capsys):
+    """As on Colab (share by default) offline: nothing asks Gradio's share server, the page is served here."""
+    page = app.launch(lite_uri, "image_embeddings", port=free_port(), share=True, encoder=resnet34)
+    try:
+        assert page.share_url is None and get(page.local_url).status_code == 200
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            f"No public link in offline mode (IMAGE_SEARCH_OFFLINE=1): the page is served at {page.local_url} only.")
+    finally:
+        page.close()
+
 # ---- collections that go away or change, the command line, a server ----
 
 def test_wrong_or_missing_collection(lite_uri, resnet34, clip_encoder):

@@ -13,7 +13,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -37,17 +36,6 @@ def colab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert config.in_colab()
 
 
-@pytest.fixture
-def phone_photo(tmp_path: Path) -> Path:
-    """A 1600x1200 JPEG of seeded noise, over 1 MB like most phone photos (and too big for the FileUpload
-    button on Colab)."""
-    pixels = np.random.default_rng(0).integers(0, 256, size=(1200, 1600, 3), dtype=np.uint8)
-    path = tmp_path / "phone.jpg"
-    Image.fromarray(pixels).save(path, quality=95)
-    assert path.stat().st_size > 1024 * 1024
-    return path
-
-
 def figure_of(received: list):
     def on_image(image: Image.Image):
         received.append(image)
@@ -56,12 +44,12 @@ def figure_of(received: list):
     return on_image
 
 
-def test_colab_upload_searches_with_a_photo_over_1_mb(colab, phone_photo, monkeypatch):
+def test_colab_upload_searches_with_a_3_mb_photo(colab, phone_photo, monkeypatch):
     monkeypatch.setenv("COLAB_STANDIN_UPLOAD", str(phone_photo))
     received = []
     output = colab_upload(figure_of(received))
     (image,) = received
-    assert image.mode == "RGB" and image.size == (1600, 1200)
+    assert image.mode == "RGB" and image.size == (1920, 1440)
     assert [shown["output_type"] for shown in output.outputs] == ["display_data"]
 
 

@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+from venvs import clean_env, new_venv, packages_without
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
 
 # Cells appended to a notebook: they use its widget as a reader would, in the same kernel, after every cell ran.
 UPLOAD = """
@@ -23,11 +27,11 @@ def upload_file(path):
 SHOW = "print(json.dumps([[o['output_type'], o.get('text', '')] for o in {output}.outputs]))"
 
 
-def run(notebook: str, tmp_path: Path, steps: list[str], output: str,
-        checks: str = "") -> tuple[dict[str, str], list[list]]:
-    """Execute the notebook, then `checks` (assertions on its variables, after Run All), then one cell per step,
-    each followed by a cell that prints what `output` shows. Returns the printed text of each
-    `# NBVAL_CHECK_OUTPUT` cell, and what the widget showed after each step."""
+def run(notebook: str, tmp_path: Path, steps: list[str], output: str, checks: str = "",
+        kernel: str = "python3") -> tuple[dict[str, str], list[list], nbformat.NotebookNode]:
+    """Execute the notebook in `kernel`, then `checks` (assertions on its variables, after Run All), then one cell
+    per step, each followed by a cell that prints what `output` shows. Returns the printed text of each
+    `# NBVAL_CHECK_OUTPUT` cell, what the widget showed after each step, and the executed notebook."""
     nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
     checked = [cell for cell in nb.cells if cell.source.startswith("# NBVAL_CHECK_OUTPUT")]
     shown = []
@@ -38,18 +42,17 @@ def run(notebook: str, tmp_path: Path, steps: list[str], output: str,
         nb.cells.append(nbformat.v4.new_code_cell(step))
         shown.append(nbformat.v4.new_code_cell(SHOW.format(output=output)))
         nb.cells.append(shown[-1])
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(nb, timeout=600, kernel_name=kernel, resources={"metadata": {"path": str(tmp_path)}}).execute()
     texts = {cell.source: "".join(o.get("text", "") for o in cell.outputs) for cell in checked}
-    return texts, [json.loads(cell.outputs[0]["text"]) for cell in shown]
+    return texts, [json.loads(cell.outputs[0]["text"]) for cell in shown], nb
 
 
 def test_notebook_01_counts_then_the_upload_button_after_run_all(tmp_path):
-    texts, shown = run("01_reverse_image_search.ipynb", tmp_path, [
+    texts, shown, _ = run("01_reverse_image_search.ipynb", tmp_path, [
         'upload_file(query)',
         'upload_file(data_root / "test" / "castle" / sorted(p.name for p in (data_root / "test" / "castle").iterdir())[0])\n'
         'Path("not_an_image.jpg").write_bytes(b"plain text")\nupload_file("not_an_image.jpg")',
-        'from helpers.app import launch\nimport urllib.request\ndemo = launch(MILVUS_URI, COLLECTION, encoder=encoder)\n'
-        'assert urllib.request.urlopen(demo.local_url, timeout=30).status == 200  # a failure here fails the test',
+        'import urllib.request\nassert urllib.request.urlopen(demo.local_url, timeout=30).status == 200  # Quick deploy\'s',
         'client.drop_collection(COLLECTION)\nupload_file(query)',
     ], output="upload.children[1]")
     assert list(texts.values()) == [
@@ -59,25 +62,39 @@ def test_notebook_01_counts_then_the_upload_button_after_run_all(tmp_path):
     assert [kind for kind, _ in shown[0]] == ["display_data"]  # the figure of the hits
     (kind, text), = shown[1]
     assert kind == "stream" and text.startswith("Could not search: the uploaded file is not an image")
-    assert shown[2] == shown[1]  # launching the demo page from the notebook leaves the widget as it was
+    assert shown[2] == shown[1]  # the demo page Run All launched serves, and the widget is as it was
     (kind, text), = shown[3]
     assert kind == "stream" and text.startswith("Could not search: Milvus says") and "image_embeddings" in text
     assert text.count("\n") == 1 and "Traceback" not in text
 
 
-# Colab, as its kernel is after start-up: google.colab imported (the stand-in in tests/colab_standin, whose
-# files.upload() returns the file named by $COLAB_STANDIN_UPLOAD). Then the reader runs "Search with your own
-# image" again, once choosing a phone-sized photo (over 1 MB, which the FileUpload button cannot take there),
-# once cancelling the dialog.
-COLAB = f"""
-import os, sys
-import numpy as np
-from PIL import Image
-sys.path.insert(0, {str(Path(__file__).resolve().parent / "colab_standin")!r})
-import google.colab
-Image.fromarray(np.random.default_rng(0).integers(0, 256, size=(1200, 1600, 3), dtype=np.uint8)).save("phone.jpg", quality=95)
-assert Path("phone.jpg").stat().st_size > 1024 * 1024
-"""
+# Colab's kernel, which imports google.colab as it starts: here an IPython start-up file imports the stand-in in
+# tests/colab_standin (its files.upload() returns the file named by $COLAB_STANDIN_UPLOAD), in a venv of its own.
+# Its pip finds the packages `make setup` installed and clones the notebook's GitHub URL from this repository
+# (git's insteadOf), so the install cells build the package from the last commit, offline.
+REPOSITORY = "https://github.com/image-search-milvus/image-search-milvus"
+STANDIN = Path(__file__).resolve().parent / "colab_standin"
+
+
+@pytest.fixture
+def colab_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, phone_photo: Path) -> str:
+    """The name of a kernel that looks like Colab's and uploads `phone_photo` when the dialog opens."""
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-colab.py").write_text(f"import sys\nsys.path.insert(0, {str(STANDIN)!r})\nimport google.colab\n")
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text(f'[url "file://{ROOT}"]\n\tinsteadOf = {REPOSITORY}\n')
+    python = new_venv(tmp_path / "colab_venv", clean_env(), packages_without(tmp_path / "packages"))
+    spec = tmp_path / "jupyter" / "kernels" / "colab"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Colab (stand-in)", "language": "python",
+        "env": {"IPYTHONDIR": str(tmp_path / "ipython"), "GIT_CONFIG_GLOBAL": str(gitconfig),
+                "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",  # pip reads this one inverted: 0 is no isolation
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1", "COLAB_STANDIN_UPLOAD": str(phone_photo)}}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return "colab"
 
 
 def own_image_cell() -> str:
@@ -86,15 +103,41 @@ def own_image_cell() -> str:
     return f"get_ipython().run_cell({source!r})"
 
 
-def test_notebook_01_on_colab_searches_with_colab_upload_dialog(tmp_path):
-    _, shown = run("01_reverse_image_search.ipynb", tmp_path, [
-        COLAB + 'os.environ["COLAB_STANDIN_UPLOAD"] = "phone.jpg"\n' + own_image_cell(),
-        'os.environ["COLAB_STANDIN_UPLOAD"] = ""\n' + own_image_cell(),
-    ], output="upload")
-    assert [kind for kind, _ in shown[0]] == ["display_data"]  # the figure of the hits
-    assert shown[1] == [["stream", "Could not search: the upload arrived empty. Upload the file again, or set "
-                                   "MY_IMAGE to its path and run the cell.\n"]]
+# After Run All on Colab: helpers is the package the install cell built, the dialog's 3 MB photo was searched
+# (the figure of its hits), and the quick-deploy cell's page serves with no share link (offline).
+COLAB_CHECKS = """
+import helpers, sys, urllib.request
+from pathlib import Path
+assert IS_COLAB and config.in_colab() and Path(helpers.__file__).is_relative_to(sys.prefix)
+assert Path("phone.jpg").stat().st_size > 3_000_000  # Colab's dialog saves the file in the working folder
+assert [shown["output_type"] for shown in upload.outputs] == ["display_data"]
+assert demo.share_url is None and urllib.request.urlopen(demo.local_url, timeout=30).status == 200
+"""
 
+
+def test_notebook_01_on_colab_installs_searches_with_colab_upload_dialog_and_serves_the_page(tmp_path, colab_kernel):
+    _, shown, nb = run("01_reverse_image_search.ipynb", tmp_path, [
+        'import os\nos.environ["COLAB_STANDIN_UPLOAD"] = ""\n' + own_image_cell(),  # the dialog cancelled
+    ], output="upload", checks=COLAB_CHECKS, kernel=colab_kernel)
+    assert "Installed." in "".join(output.get("text", "") for output in nb.cells[1].outputs)
+    assert shown[0] == [["stream", "Could not search: the upload arrived empty. Upload the file again, or set "
+                                   "MY_IMAGE to its path and run the cell.\n"]]
+    (deploy,) = [cell for cell in nb.cells if "demo = launch(" in cell.source]
+    printed = "".join(output.get("text", "") for output in deploy.outputs if output.get("name") == "stderr")
+    (page,) = [output["data"]["text/plain"] for output in deploy.outputs if output["output_type"] == "execute_result"]
+    assert page.startswith("Image search page (Image search: image_embeddings): http://127.0.0.1:")
+    assert printed.splitlines()[-1] == ("No public link in offline mode (IMAGE_SEARCH_OFFLINE=1): the page is served "
+                                        f"at {page.split(': ')[-1]} only.")
+
+
+
+@pytest.mark.parametrize("notebook", ["02_paintings_search.ipynb", "03_text_to_image_search.ipynb"])
+def test_the_install_cell_of_notebooks_02_and_03_on_colab_installs_the_package(notebook, tmp_path, colab_kernel):
+    install = nbformat.read(NOTEBOOKS / notebook, as_version=4).cells[1]
+    check = nbformat.v4.new_code_cell("import helpers\nfrom pathlib import Path\n"
+                                      "assert IS_COLAB and Path(helpers.__file__).is_relative_to(sys.prefix)")
+    nb = nbformat.v4.new_notebook(cells=[install, check])
+    NotebookClient(nb, timeout=600, kernel_name=colab_kernel, resources={"metadata": {"path": str(tmp_path)}}).execute()
 
 # What notebook 02's measurements hold on the samples: 20 paintings give 5 IVF lists, searching all is exact,
 # and the filtered search of the worst query returns only its painter.
@@ -113,7 +156,7 @@ assert class_texts[classes.index("Afghan_hound")] == "a photo of a Afghan hound"
 
 
 def test_notebook_02_counts_its_measurements_and_its_saved_figure(tmp_path):
-    texts, _ = run("02_paintings_search.ipynb", tmp_path, [], output="", checks=CHECKS_02)
+    texts, _, _ = run("02_paintings_search.ipynb", tmp_path, [], output="", checks=CHECKS_02)
     assert list(texts.values()) == [
         "The collection 'image_search' holds 20 paintings.\n",
         "Cezanne: 4 paintings\nDegas: 4 paintings\nMonet: 4 paintings\nRenoir: 4 paintings\nVanGogh: 4 paintings\n",
@@ -122,7 +165,7 @@ def test_notebook_02_counts_its_measurements_and_its_saved_figure(tmp_path):
 
 
 def test_notebook_03_counts_then_the_text_box_after_run_all(tmp_path):
-    texts, shown = run("03_text_to_image_search.ipynb", tmp_path, [
+    texts, shown, _ = run("03_text_to_image_search.ipynb", tmp_path, [
         'text_box.children[0].children[0].value = "a white dog"',
         'text_box.children[0].children[0].value = "   "',
         'client.drop_collection(COLLECTION)\ntext_box.children[0].children[0].value = "a red sports car"',
