@@ -19,13 +19,12 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 test: setup
-	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --durations=25 \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg
+	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --durations=25
 
 # The loop to run after each change: everything but the browser, server, wheel and notebook-execution tiers
 # (markers set in tests/conftest.py).
 check: setup
-	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests -m "not browser and not server and not wheel and not notebook" \
+	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests -m "not browser and not server and not wheel and not notebook and not cli" \
 		--durations=10
 
 notebooks: setup

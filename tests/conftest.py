@@ -18,18 +18,26 @@ pytest_plugins = ["milvus_server", "browser", "real_weights"]
 
 # Test tiers, set here from what a test uses, never by hand: `make check` leaves out the slow tiers.
 TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "server"}
-TIER_BY_FILE = {"test_wheel.py": "wheel", "test_notebooks.py": "notebook", "test_jupyterlab.py": "browser"}
+TIER_BY_PARAMETER = {"server": "server"}  # a test parametrized over backends, in its "server" case
+TIER_BY_FILE = {"test_wheel.py": "wheel", "test_notebooks.py": "notebook", "test_notebooks_online.py": "notebook",
+                "test_jupyterlab.py": "browser", "test_cli.py": "cli", "test_collections_made_elsewhere.py": "cli",
+                "test_interrupted_indexing.py": "cli"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its tiers: `browser` (Chromium), `server` (the Milvus server), `wheel` (a built,
-    installed wheel) and `notebook` (a notebook executed, under nbval or in a kernel)."""
+    installed wheel), `notebook` (a notebook executed, under nbval or in a kernel) and `cli` (the files whose
+    tests run the command line in child processes, a model loaded in each)."""
     for item in items:
         tiers = {TIER_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in TIER_BY_FIXTURE}
+        parameters = getattr(item, "callspec", None)
+        tiers |= {TIER_BY_PARAMETER[value] for value in (parameters.params.values() if parameters else ())
+                  if isinstance(value, str) and value in TIER_BY_PARAMETER}
         tiers |= {TIER_BY_FILE[item.path.name]} if item.path.name in TIER_BY_FILE else set()
         tiers |= {"notebook"} if item.path.suffix == ".ipynb" else set()
         for tier in sorted(tiers):
             item.add_marker(getattr(pytest.mark, tier))
+
 
 SAMPLES = config.SAMPLES_DIR
 IMAGENET_SAMPLE = SAMPLES / "reverse_image_search"

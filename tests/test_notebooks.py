@@ -13,6 +13,7 @@ from venvs import clean_env, new_venv, packages_without
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+CHECKED = "checked-output"  # the tag of the cells whose printed counts the tests compare
 
 # Cells appended to a notebook: they use its widget as a reader would, in the same kernel, after every cell ran.
 UPLOAD = """
@@ -31,9 +32,9 @@ def run(notebook: str, tmp_path: Path, steps: list[str], output: str, checks: st
         kernel: str = "python3") -> tuple[dict[str, str], list[list], nbformat.NotebookNode]:
     """Execute the notebook in `kernel`, then `checks` (assertions on its variables, after Run All), then one cell
     per step, each followed by a cell that prints what `output` shows. Returns the printed text of each
-    `# NBVAL_CHECK_OUTPUT` cell, what the widget showed after each step, and the executed notebook."""
+    cell tagged `checked-output`, what the widget showed after each step, and the executed notebook."""
     nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
-    checked = [cell for cell in nb.cells if cell.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    checked = [cell for cell in nb.cells if CHECKED in cell.metadata.get("tags", [])]
     shown = []
     if checks:
         nb.cells.append(nbformat.v4.new_code_cell(checks))
