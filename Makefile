@@ -37,6 +37,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/scale.py --quick
 	$(BIN)/python benchmarks/app_load.py
 	$(BIN)/python benchmarks/import_order.py
+	$(BIN)/python benchmarks/notebook_times.py  # Run All per notebook, extrapolated: 3-8 minutes on 2 cores
 
 # The demo page over notebook 01's collection (run the notebook first; its kernel must be stopped, since a
 # Milvus Lite file is open in one process at a time). APP_DB / APP_COLLECTION pick another one.
