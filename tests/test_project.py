@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import json
 import subprocess
 import sys
 import tomllib
@@ -30,6 +31,8 @@ def test_notebook_is_committed_clean_with_a_python3_kernel(path):
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
     assert notebook.metadata.kernelspec.name == "python3"
+    stored = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    assert all("id" in cell for cell in stored), f"{path.name} has a cell without an id (nbformat will require one)"
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
