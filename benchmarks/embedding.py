@@ -50,7 +50,6 @@ from machine import PeakMemory, load_line, machine_line, milvus_pids, percentile
 from photos import make_images
 from report import table
 
-MODELS = ("resnet34", "resnet50", "clip")
 COLLECTION_ROWS = 1000
 
 # Targets: on a 2-core CPU, b/a >= 1.5, b/c >= 0.9 and image-query p50 <= 1.2x one forward;
@@ -241,7 +240,7 @@ def print_tables(results: list[ModelResult], args, device, paths_info: str) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    from helpers.cli import PRECISIONS  # without importing torch, before --help
+    from helpers.catalog import MODELS, PRECISIONS  # without importing torch, before --help
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -262,11 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from helpers.connection import connect
+    from helpers.encoders import default_device
     from helpers.images import find_images
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+    device = default_device() if args.device == "auto" else torch.device(args.device)
     print(machine_line(device))
     print(f"{load_line()} at start (other programs on this machine disturb the timings)")
 
