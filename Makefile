@@ -47,7 +47,7 @@ app: setup
 	$(BIN)/python -m helpers app --db $(APP_DB) --collection $(APP_COLLECTION)
 
 screenshots: setup
-	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python docs/screenshots.py screenshots
+	PYTHONPATH=tests:benchmarks IMAGE_SEARCH_OFFLINE=1 $(BIN)/python docs/screenshots.py screenshots
 	SCREENSHOTS=screenshots IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest -q tests/test_jupyterlab.py
 
 clean:

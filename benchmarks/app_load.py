@@ -17,17 +17,36 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from machine import cpu_name
+from report import table
 
 os.environ.setdefault("IMAGE_SEARCH_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # sample_collections: the notebooks' collections of the samples
 COLLECTIONS = {"resnet34": "image_embeddings", "resnet50": "image_search", "clip": "image_collection"}
+
+
+@dataclass
+class LoadResult:
+    """What the clients saw: each answered search's seconds, and each failure."""
+
+    collection: str
+    seconds: float
+    latencies: list[float]
+    errors: list[str]
+
+    @staticmethod
+    def columns(seconds: float) -> list[str]:
+        return ["collection", f"requests in {seconds:g} s", "errors", "p50", "p95", "throughput"]
+
+    def cells(self) -> list[str]:
+        p50, p95 = np.percentile(np.array(self.latencies) * 1000, [50, 95]) if self.latencies else (float("nan"),) * 2
+        return [self.collection, f"{len(self.latencies) + len(self.errors):,}", str(len(self.errors)), f"{p50:,.0f} ms",
+                f"{p95:,.0f} ms", f"{len(self.latencies) / self.seconds:.1f} req/s"]
 
 
 def _free_port() -> int:
@@ -115,12 +134,10 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    ms = np.array(latencies) * 1000
-    p50, p95 = (np.percentile(ms, [50, 95]) if len(ms) else (float("nan"),) * 2)
-    print(f"app on Milvus Lite, collection {name} ({args.model}), {args.clients} clients for {args.seconds:g} s; "
-          f"CPU: {os.cpu_count()} cores, {cpu_name()}")
-    print(f"requests {len(latencies) + len(errors)}  errors {len(errors)}  p50 {p50:.0f} ms  p95 {p95:.0f} ms  "
-          f"throughput {len(latencies) / args.seconds:.1f} req/s")
+    result = LoadResult(f"{name} ({args.model})", args.seconds, latencies, errors)
+    print(f"app on Milvus Lite, {args.clients} clients for {args.seconds:g} s; CPU: {os.cpu_count()} cores, "
+          f"{cpu_name()}")
+    print(table(LoadResult.columns(args.seconds), [result.cells()]))
     for error in sorted(set(errors))[:5]:
         print(f"  error: {error}")
     return 1 if errors else 0

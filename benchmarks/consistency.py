@@ -22,6 +22,7 @@ from helpers.collection import create_quick
 from helpers.connection import connect, disconnect
 from machine import cpu_name
 from milvus_server import start_server
+from report import table
 
 DIM = 512
 LEVELS = ("Session", "Strong", "Bounded")
@@ -65,9 +66,9 @@ def main() -> None:
             results["server"] = measure(uri, args.rows, args.searches)
         finally:
             stop()
-    print(f"{'backend':<8}" + "".join(f"{level + ' p50/p95 ms':>24}" for level in LEVELS))
-    for backend, times in results.items():
-        print(f"{backend:<8}" + "".join(f"{f'{p50:.1f} / {p95:.1f}':>24}" for p50, p95 in times.values()))
+    print(table(["backend", *(f"{level} p50/p95 ms" for level in LEVELS)],
+                [[backend, *(f"{p50:.1f} / {p95:.1f}" for p50, p95 in times.values())]
+                 for backend, times in results.items()]))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from machine import cpu_name
 
-ROOT = Path(__file__).resolve().parent.parent
 ORDERS = ("torch first", "faiss first")
 ROWS = 1000
 
@@ -38,7 +37,6 @@ def child(order: str, model: str, queries: int) -> dict[str, float]:
     import numpy as np
     import torch
 
-    sys.path.insert(0, str(ROOT))  # the checkout's helpers, wherever the script is run from
     from helpers.collection import create_quick
     from helpers.connection import connect, disconnect
     from helpers.encoders import load_encoder

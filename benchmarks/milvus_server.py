@@ -1,7 +1,8 @@
 """Start and stop a throwaway Milvus standalone server (the `milvus` package) on free 127.0.0.1 ports.
 
-One place for this code: the pytest fixture in tests/milvus_server.py and benchmarks/scale.py both call
-`start_server(base_dir) -> (uri, stop)`. The binaries, config, logs and data all go under `base_dir`.
+One place for this code: the pytest fixture in tests/milvus_fixture.py, benchmarks/scale.py and
+benchmarks/consistency.py all call `start_server(base_dir) -> (uri, stop)`. The binaries, config, logs
+and data all go under `base_dir`.
 
 What the `milvus` package does not do by itself, and this module adds:
 - every component listens and registers on 127.0.0.1, not on this host's network address: calls

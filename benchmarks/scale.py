@@ -32,11 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]  # run as a script from anywhere
-
-from helpers import collection, connection, inserting  # noqa: E402
-from milvus_server import start_server  # noqa: E402  (benchmarks/milvus_server.py, also the tests' server)
+from helpers import collection, connection, inserting
+from milvus_server import start_server  # also the tests' server
+from report import table
 
 SEED = 2024
 QUERIES = 100
@@ -166,13 +164,9 @@ def row_cells(r: Result) -> list[str]:
 WIDEST = Result("server", "IVF_FLAT", 100_000, 2048, 99_999, 999, 999.9, 999.9, 999.9, 999, 1.0)
 
 
-def table(results: list[Result]) -> str:
-    """A Markdown table; its columns are at least as wide as any usual value, so rows printed one by one align."""
-    cells = [list(COLUMNS)] + [row_cells(r) for r in results]
-    widths = [max(len(row[i]) for row in cells + [row_cells(WIDEST)]) for i in range(len(COLUMNS))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+def results_table(results: list[Result]) -> str:
+    """Its columns are at least as wide as any usual value, so rows printed one by one align."""
+    return table(COLUMNS, [row_cells(r) for r in results], widest=row_cells(WIDEST))
 
 
 def estimate_s(previous: Result, rows: int) -> float:
@@ -219,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Milvus server {uris['server']} started in {time.perf_counter() - t0:.1f} s", flush=True)
         for backend in backends:
             clients[backend] = connection.connect(uris[backend], token="", timeout=30)
-        print(table([]), flush=True)
+        print(results_table([]), flush=True)
         rng = np.random.default_rng(SEED)
         last: dict[tuple, Result] = {}
         for dim in dims:
@@ -240,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                             result = run_one(clients[backend], backend, index, data, queries, exact)
                             last[key] = result
                         results.append(result)
-                        print(table([result]).splitlines()[-1], flush=True)
+                        print(results_table([result]).splitlines()[-1], flush=True)
                 del data
     finally:
         for client in clients.values():
@@ -252,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     data = f"vectors around {args.clusters} centers" if args.clusters else "uniform random unit vectors"
     print(f"\nAll results, {data} ({(time.perf_counter() - started) / 60:.1f} min; IVF_FLAT nlist = 4*sqrt(rows), "
           "nprobe 16; HNSW M 16, efConstruction 200, ef 64; metric L2):\n")
-    print(table(results))
+    print(results_table(results))
     for r in results:
         if r.dropped:
             print(f"dropped: {r.backend} {r.index} {r.rows:,} x {r.dim}: {r.dropped}")

@@ -7,7 +7,8 @@ photos that ship with scikit-image, scikit-learn and matplotlib into Milvus Lite
 Then, on the offline samples and stand-in weights, builds the notebooks' collections from helpers/samples/ in
 a temporary Milvus Lite file, serves the app on 127.0.0.1 and photographs it in headless Chromium: `app.png`
 (notebook 02's paintings, an image query) and `app_text.png` (notebook 03's CLIP collection, a text query).
-All go into the folder given (default screenshots/).
+All go into the folder given (default screenshots/). `make screenshots` runs it with tests/ (the browser and
+real-weights parts) and benchmarks/ (the notebooks' sample collections) on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from helpers import app, config  # helpers before torch, see README
+from helpers.connection import connect
+from helpers.encoders import load_encoder
 
-from helpers import app, config  # noqa: E402  (helpers before torch, see README)
-from helpers.connection import connect  # noqa: E402
-from helpers.encoders import load_encoder  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 REAL_WEIGHTS_QUERIES = ("chelsea", "coffee", "rocket", "china", "grace_hopper")
 

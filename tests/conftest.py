@@ -14,7 +14,7 @@ from PIL import Image
 
 from helpers import config
 
-pytest_plugins = ["milvus_server", "browser", "real_weights"]
+pytest_plugins = ["milvus_fixture", "browser", "real_weights"]
 
 # Test tiers, set here from what a test uses, never by hand: `make check` leaves out the slow tiers.
 TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "server"}

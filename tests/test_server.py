@@ -2,7 +2,7 @@
 Lite: the same tests, the same assertions.
 
 Most tests are parametrized over the backend, `lite` (a Milvus Lite file in a temporary folder) and
-`server` (the session's Milvus standalone from the `milvus_server` fixture, tests/milvus_server.py), and
+`server` (the session's Milvus standalone from the `milvus_server` fixture, tests/milvus_fixture.py), and
 over the two ways the tutorials create a collection: `quick` (quick setup, COSINE) and `schema`
 (explicit schema, IVF_FLAT, L2, an extra VARCHAR `painter`). The data are seeded random unit vectors, so
 each row is its own nearest neighbour.

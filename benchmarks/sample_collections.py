@@ -1,7 +1,8 @@
 """The three notebooks' collections, built the notebooks' way from the offline samples in helpers/samples/.
 
-Used by the app's tests, `make screenshots` (docs/screenshots.py) and benchmarks/app_load.py, which put
-tests/ on sys.path. Each entry: collection name -> (model, sample folder, how the notebook builds it).
+Used by benchmarks/app_load.py, the app's tests (pytest finds this folder: `pythonpath` in
+pyproject.toml) and `make screenshots` (docs/screenshots.py). Each entry: collection name -> (model, sample
+folder, how the notebook builds it).
 """
 
 from __future__ import annotations

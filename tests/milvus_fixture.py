@@ -1,41 +1,31 @@
 """pytest plugin: one real Milvus standalone server on 127.0.0.1 for the whole test session.
 
-Loaded from tests/conftest.py (`pytest_plugins = ["milvus_server"]`). A test that asks for the
+Loaded from tests/conftest.py (`pytest_plugins = ["milvus_fixture"]`). A test that asks for the
 `milvus_server` fixture gets the server's URI, `http://127.0.0.1:PORT`; the server starts on first use
 (about 10 s) with a dead proxy in the environment, which the start must ignore, keeps its binaries,
 data and logs in a temporary folder, and is killed, with its whole process group, when the session
 ends. A server that cannot start fails the tests that need it (it does not skip them) and the failure
 shows the tail of the server's log.
 
-The start/stop code itself is benchmarks/milvus_server.py (`start_server`), shared with
-benchmarks/scale.py; it is loaded here by path, so neither folder has to be a package.
+The start/stop code itself is benchmarks/milvus_server.py (`start_server`), shared with the benchmarks that
+time a server; pytest finds it there (`pythonpath` in pyproject.toml).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
-START_CODE = Path(__file__).resolve().parent.parent / "benchmarks" / "milvus_server.py"
 _session: dict = {}
-
-
-def _start_code():
-    spec = importlib.util.spec_from_file_location("benchmarks_milvus_server", START_CODE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory):
     """URI of a Milvus standalone server on free loopback ports, shared by the whole session."""
     try:
-        code = _start_code()
+        import milvus_server as code
     except ImportError as error:  # the `milvus` package comes with the test extras
         pytest.fail(f"Cannot start a Milvus server: {error}. Install the test extras: pip install -e '.[test]'.",
                     pytrace=False)
