@@ -25,14 +25,13 @@ from pathlib import Path
 
 os.environ.setdefault("IMAGE_SEARCH_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "data")]
 
 import helpers  # noqa: E402,F401  (faiss before torch)
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 from machine import cpu_name  # noqa: E402
-from make_samples import CLASSES, PAINTERS, save_jpeg  # noqa: E402  (data/make_samples.py: the samples' looks)
 from nbclient import NotebookClient  # noqa: E402
+from photos import PAINTERS, look_for, photo  # noqa: E402  (the samples' generator)
 from pymilvus import MilvusClient  # noqa: E402
 
 from helpers.collection import create_quick, create_with_schema  # noqa: E402
@@ -84,15 +83,19 @@ _Encoder.embed_image = _timed(_Encoder.embed_image, lambda item: 1)
 
 
 def make_images(folder: Path, kind: str, count: int, painting_size: tuple[int, int]) -> list[tuple[Path, str]]:
-    """Seeded JPEGs in the samples' looks, at the real size; (path, label) pairs, a quarter of them portrait."""
-    looks = [(name, look) for name, _, look in CLASSES] if kind == "photos" else PAINTERS
+    """Seeded JPEGs from the samples' generator at the real size, ten looks of photos or one per painter;
+    (path, label) pairs, a quarter of them portrait."""
+    labels = [f"class{number}" for number in range(10)] if kind == "photos" else list(PAINTERS)
     width, height = (500, 375) if kind == "photos" else painting_size
     made = []
     for index in range(count):
-        label, look = looks[index % len(looks)]
-        path = folder / kind / label / f"{label}_{index:04d}.jpg"
-        save_jpeg(look(np.random.default_rng([7, index]), *((width, height) if index % 4 else (height, width))), path)
-        made.append((path, label))
+        number = index % len(labels)
+        path = folder / kind / labels[number] / f"{labels[number]}_{index:04d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        look = look_for(7, number, hue=number / len(labels), shape="stroke" if kind == "paintings" else None)
+        size = (width, height) if index % 4 else (height, width)
+        photo(np.random.default_rng([7, index]), size, look).save(path, quality=90)
+        made.append((path, labels[number]))
     return made
 
 
