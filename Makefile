@@ -21,7 +21,7 @@ lab: setup
 test: setup
 	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --durations=25
 
-# The loop to run after each change: everything but the browser, server, wheel and notebook-execution tiers
+# The loop to run after each change: everything but the browser, server, wheel, notebook-execution and cli tiers
 # (markers set in tests/conftest.py).
 check: setup
 	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests -m "not browser and not server and not wheel and not notebook and not cli" \

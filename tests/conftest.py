@@ -17,17 +17,16 @@ from helpers import config
 pytest_plugins = ["milvus_fixture", "browser", "real_weights"]
 
 # Test tiers, set here from what a test uses, never by hand: `make check` leaves out the slow tiers.
-TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "server"}
+TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "server", "cli": "cli"}
 TIER_BY_PARAMETER = {"server": "server"}  # a test parametrized over backends, in its "server" case
 TIER_BY_FILE = {"test_wheel.py": "wheel", "test_notebooks.py": "notebook", "test_notebooks_online.py": "notebook",
-                "test_jupyterlab.py": "browser", "test_cli.py": "cli", "test_collections_made_elsewhere.py": "cli",
-                "test_interrupted_indexing.py": "cli"}
+                "test_jupyterlab.py": "browser", "test_interrupted_indexing.py": "cli"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its tiers: `browser` (Chromium), `server` (the Milvus server), `wheel` (a built,
-    installed wheel), `notebook` (a notebook executed, under nbval or in a kernel) and `cli` (the files whose
-    tests run the command line in child processes, a model loaded in each)."""
+    installed wheel), `notebook` (a notebook executed, under nbval or in a kernel) and `cli` (the command line
+    run in child processes, a model loaded in each: the `cli` fixture, and the interrupted-indexing file)."""
     for item in items:
         tiers = {TIER_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in TIER_BY_FIXTURE}
         parameters = getattr(item, "callspec", None)
@@ -48,11 +47,17 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: a request sent to it fails at once
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`python -m helpers ARGS` in a child process, offline unless `env` says otherwise, as a reader runs it."""
     environment = {**os.environ, config.OFFLINE_ENV: "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=environment,
                           cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """`run_cli`, for the tests that run the command line: asking for it puts a test in the `cli` tier."""
+    return run_cli
 
 
 def use_dead_proxy(patch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE, cli
+from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory) -> tuple[Path, Path]:
+def indexed(cli, tmp_path_factory) -> tuple[Path, Path]:
     """The sample gallery indexed with ResNet-34 into a fresh Lite file, by the CLI."""
     folder = tmp_path_factory.mktemp("cli")
     db = folder / "x.db"
@@ -23,7 +23,7 @@ def indexed(tmp_path_factory) -> tuple[Path, Path]:
     return db, IMAGENET_SAMPLE / "train"
 
 
-def test_an_indexed_image_finds_itself_first(indexed):
+def test_an_indexed_image_finds_itself_first(cli, indexed):
     db, train = indexed
     image = train / "goldfish" / sorted(os.listdir(train / "goldfish"))[3]
     result = cli("search", str(image), "--db", str(db), "--json", "--top-k", "4")
@@ -34,7 +34,7 @@ def test_an_indexed_image_finds_itself_first(indexed):
     assert [hit["distance"] for hit in hits] == sorted((hit["distance"] for hit in hits), reverse=True)
 
 
-def test_a_bfloat16_query_finds_the_image_in_a_float32_collection_and_float16_needs_a_gpu(indexed):
+def test_a_bfloat16_query_finds_the_image_in_a_float32_collection_and_float16_needs_a_gpu(cli, indexed):
     db, train = indexed
     image = train / "castle" / sorted(os.listdir(train / "castle"))[1]
     result = cli("search", str(image), "--db", str(db), "--json", "--precision", "bfloat16")
@@ -48,7 +48,7 @@ def test_a_bfloat16_query_finds_the_image_in_a_float32_collection_and_float16_ne
     assert refused.stderr.startswith("error: precision 'float16' runs on a GPU only") and "bfloat16" in refused.stderr
 
 
-def test_rows_hold_absolute_paths_and_another_spelling_of_the_folder_adds_nothing(indexed, tmp_path):
+def test_rows_hold_absolute_paths_and_another_spelling_of_the_folder_adds_nothing(cli, indexed, tmp_path):
     db = tmp_path / "rel.db"
     result = cli("index", "train", "--db", str(db), "--collection", "rel", cwd=IMAGENET_SAMPLE)
     assert result.returncode == 0, result.stderr
@@ -62,14 +62,14 @@ def test_rows_hold_absolute_paths_and_another_spelling_of_the_folder_adds_nothin
         assert "Nothing new to index: all 80 images are already in the collection." in again.stdout, again.stderr
 
 
-def test_re_indexing_adds_no_duplicates(indexed):
+def test_re_indexing_adds_no_duplicates(cli, indexed):
     db, train = indexed
     result = cli("index", str(train), "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert "Nothing new to index: all 80 images are already in the collection." in result.stdout
 
 
-def test_text_search_on_a_clip_collection(tmp_path):
+def test_text_search_on_a_clip_collection(cli, tmp_path):
     db = tmp_path / "clip.db"
     folder = PAINTINGS_SAMPLE / "paintings"
     assert cli("index", str(folder), "--db", str(db), "--model", "clip").returncode == 0
@@ -80,7 +80,7 @@ def test_text_search_on_a_clip_collection(tmp_path):
     assert all(Path(line.split()[-1]).is_relative_to(folder) for line in lines)
 
 
-def test_evaluate_compares_the_models_one_row_each():
+def test_evaluate_compares_the_models_one_row_each(cli):
     result = cli("evaluate", "--train", str(IMAGENET_SAMPLE / "train"), "--test", str(IMAGENET_SAMPLE / "test"),
                  "--model", "resnet34,resnet50,clip", "--k", "5")
     assert result.returncode == 0, result.stderr
@@ -94,7 +94,7 @@ def test_evaluate_compares_the_models_one_row_each():
         assert images_per_second > 0
 
 
-def test_evaluate_refuses_an_unknown_model_before_loading_any():
+def test_evaluate_refuses_an_unknown_model_before_loading_any(cli):
     result = cli("evaluate", "--train", str(IMAGENET_SAMPLE / "train"), "--test", str(IMAGENET_SAMPLE / "test"),
                  "--model", "resnet34,not_a_model")
     assert result.returncode == 2 and result.stderr.splitlines()[-1] == (
@@ -103,7 +103,7 @@ def test_evaluate_refuses_an_unknown_model_before_loading_any():
     assert "model resnet34" not in result.stdout + result.stderr
 
 
-def test_download_offline_names_the_samples_and_sizes():
+def test_download_offline_names_the_samples_and_sizes(cli):
     result = cli("download", "reverse_image_search", "resnet34")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
@@ -111,7 +111,7 @@ def test_download_offline_names_the_samples_and_sizes():
     assert any(line.startswith("resnet34: ") and "standin" in line for line in lines)
 
 
-def test_unknown_download_name_is_one_clear_line():
+def test_unknown_download_name_is_one_clear_line(cli):
     result = cli("download", "imagenet-full")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -120,7 +120,7 @@ def test_unknown_download_name_is_one_clear_line():
     ]
 
 
-def test_a_collection_built_offline_is_not_searched_with_real_weights(indexed):
+def test_a_collection_built_offline_is_not_searched_with_real_weights(cli, indexed):
     db, train = indexed
     image = next((train / "castle").iterdir())
     result = cli("search", str(image), "--db", str(db), env={"IMAGE_SEARCH_OFFLINE": "0"})
@@ -157,7 +157,7 @@ def test_only_the_errors_helpers_raise_on_purpose_become_one_line(monkeypatch, c
         command_line.main(["download", "x"])
 
 
-def test_a_model_name_neither_offered_nor_known_to_timm_is_one_line(tmp_path):
+def test_a_model_name_neither_offered_nor_known_to_timm_is_one_line(cli, tmp_path):
     result = cli("index", str(IMAGENET_SAMPLE / "train"), "--db", str(tmp_path / "x.db"), "--model", "no_such_model")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error: Unknown model 'no_such_model': use resnet34, resnet50 (torchvision), clip, or a timm model name" \

@@ -24,7 +24,6 @@ from helpers.encoders import load_encoder
 from helpers.existing import fields_of
 from helpers.indexing import REBUILD_OF, REBUILD_SUFFIX, index_folder
 from helpers.inserting import stored_paths
-from conftest import cli
 from test_interrupted_indexing import Indexer, release
 
 NO_PROXY = {"http": None, "https": None}
@@ -69,7 +68,7 @@ def first_hit(result: subprocess.CompletedProcess) -> str:
     return result.stdout.splitlines()[0].split()[-1]
 
 
-def test_a_tutorial_1_collection_is_searched_with_model_then_without_once_recorded(made):
+def test_a_tutorial_1_collection_is_searched_with_model_then_without_once_recorded(cli, made):
     work, db, paths = made(1)
     query = paths[0]
     refused = cli("search", query, "--db", str(db), "--collection", "image_embeddings", cwd=work)
@@ -88,7 +87,7 @@ def test_a_tutorial_1_collection_is_searched_with_model_then_without_once_record
     assert first_hit(cli("search", query, "--db", str(db), "--collection", "image_embeddings", cwd=work)) == query
 
 
-def test_a_model_of_another_size_or_another_recorded_model_is_refused_before_it_loads(made):
+def test_a_model_of_another_size_or_another_recorded_model_is_refused_before_it_loads(cli, made):
     work, db, paths = made(2)
     result = cli("search", paths[0], "--db", str(db), "--collection", "image_search", "--model", "resnet34", cwd=work)
     [line] = errors(result)
@@ -99,7 +98,7 @@ def test_a_model_of_another_size_or_another_recorded_model_is_refused_before_it_
     assert state(db, "image_search")[2] is None
 
 
-def test_raw_vectors_for_l2_get_one_line_and_unit_vectors_none(made, tmp_path):
+def test_raw_vectors_for_l2_get_one_line_and_unit_vectors_none(cli, made, tmp_path):
     work, db, paths = made(2)
     result = cli("search", paths[0], "--db", str(db), "--collection", "image_search", "--model", "resnet50", cwd=work)
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 10
@@ -114,7 +113,7 @@ def test_raw_vectors_for_l2_get_one_line_and_unit_vectors_none(made, tmp_path):
 
 
 @pytest.mark.parametrize("number", [1, 2, 3])
-def test_index_adds_only_new_images_in_the_collections_own_fields(made, number):
+def test_index_adds_only_new_images_in_the_collections_own_fields(cli, made, number):
     tutorial = tutorials.TUTORIALS[number]
     work, db, paths = made(number)
     folder = work / tutorial.folder
@@ -154,7 +153,7 @@ def test_index_into_a_schema_it_cannot_fill_is_refused_before_embedding(tmp_path
     assert count(client, "paintings") == 0
 
 
-def test_recreate_into_a_schema_of_another_size_is_refused_and_keeps_every_row(made):
+def test_recreate_into_a_schema_of_another_size_is_refused_and_keeps_every_row(cli, made):
     work, db, paths = made(2)
     result = cli("index", "paintings/paintings", "--db", str(db), "--collection", "image_search", "--model",
                  "resnet34", "--recreate", cwd=work)
@@ -164,7 +163,7 @@ def test_recreate_into_a_schema_of_another_size_is_refused_and_keeps_every_row(m
 
 
 @pytest.mark.parametrize("stop", ["after the first chunk", "while deleting", "never"])
-def test_recreate_ends_with_every_old_row_or_every_new_one(made, stop):
+def test_recreate_ends_with_every_old_row_or_every_new_one(cli, made, stop):
     work, db, paths = made(1)
     indexer = Indexer(work / "train", db, "--collection", "image_embeddings", "--model", "resnet34", "--recreate")
     new_paths = {str(work / path) for path in paths}  # written again, absolute
@@ -187,7 +186,7 @@ def test_recreate_ends_with_every_old_row_or_every_new_one(made, stop):
     assert state(db, "image_embeddings") == (len(paths), new_paths, "resnet34 (offline stand-in)")
 
 
-def test_recreate_of_a_quick_collection_for_another_size_swaps_in_a_complete_rebuild(made):
+def test_recreate_of_a_quick_collection_for_another_size_swaps_in_a_complete_rebuild(cli, made):
     work, db, paths = made(3)
     indexer = Indexer(work / "images_folder" / "train", db, "--collection", "image_collection", "--model",
                       "resnet50", "--recreate")
@@ -276,7 +275,7 @@ def test_the_demo_page_serves_a_tutorial_collection_with_model_to_gradio_client_
         page.close()
 
 
-def test_tutorial_2_on_a_milvus_server_is_searched_extended_and_rebuilt(milvus_server, tmp_path, encoders):
+def test_tutorial_2_on_a_milvus_server_is_searched_extended_and_rebuilt(cli, milvus_server, tmp_path, encoders):
     work = tmp_path / "work"
     work.mkdir()
     client = connect(milvus_server)
@@ -305,7 +304,7 @@ def test_tutorial_2_on_a_milvus_server_is_searched_extended_and_rebuilt(milvus_s
     client.drop_collection("image_search")
 
 
-def test_a_tutorial_3_collection_is_searched_with_text_given_its_model(made):
+def test_a_tutorial_3_collection_is_searched_with_text_given_its_model(cli, made):
     work, db, paths = made(3)
     result = cli("search", "--text", "a white dog", "--db", str(db), "--collection", "image_collection", "--model",
                  "clip", cwd=work)

@@ -28,7 +28,6 @@ from helpers.errors import InputError
 from helpers.images import ImageError, find_images, load_rgb
 from helpers.indexing import index_folder
 from helpers.results import hit_path
-from conftest import cli
 
 BOMB_LIMIT = 224 * 224  # Image.MAX_IMAGE_PIXELS while the zoo is indexed: 1x..2x warns, over 2x is an error
 # (not lower: Pillow checks crops too, and the models crop every image to 224x224)
@@ -472,7 +471,7 @@ def error_lines(result: subprocess.CompletedProcess) -> list[str]:
     ("empty", "error: No images found in"),
     ("no_valid_image", "error: None of the 3 image files in"),
 ])
-def test_the_cli_on_a_folder_without_usable_images_exits_2_with_one_line(tmp_path, kind, message):
+def test_the_cli_on_a_folder_without_usable_images_exits_2_with_one_line(cli, tmp_path, kind, message):
     folder = make_folder(tmp_path, kind)
     result = cli("index", str(folder), "--db", str(tmp_path / "x.db"))
     assert result.returncode == 2

@@ -23,7 +23,6 @@ from helpers.connection import connect
 from helpers.inserting import insert
 from helpers.indexing import index_folder
 from helpers.results import hit_path
-from conftest import cli
 
 DIM = 8
 VECTORS = np.linalg.qr(np.random.default_rng(0).normal(size=(DIM, DIM)))[0].astype(np.float32)
@@ -105,7 +104,7 @@ def test_searching_with_a_vector_of_another_size_is_a_clear_error(tmp_path):
         search(client, "images", np.ones(2 * DIM, dtype=np.float32))
 
 
-def test_the_cli_index_with_another_model_exits_2_and_says_to_use_recreate(tmp_path, photos):
+def test_the_cli_index_with_another_model_exits_2_and_says_to_use_recreate(cli, tmp_path, photos):
     db = tmp_path / "x.db"
     client = connect(str(db))
     fill(client, "images", rows=4, dim=512, model="clip")
@@ -126,7 +125,7 @@ HOLD = ("import sys, time; from helpers.connection import connect; connect(sys.a
         "time.sleep(120)")
 
 
-def test_a_lite_file_open_in_another_process_is_a_quick_clear_error(tmp_path):
+def test_a_lite_file_open_in_another_process_is_a_quick_clear_error(cli, tmp_path):
     db = tmp_path / "shared.db"
     client = connect(str(db))
     fill(client, "images")
@@ -164,7 +163,7 @@ def test_a_lite_path_that_cannot_be_a_lite_file_says_why(tmp_path, name, says):
         connect(str(tmp_path / name))
 
 
-def test_the_cli_with_a_db_name_without_db_exits_2(tmp_path):
+def test_the_cli_with_a_db_name_without_db_exits_2(cli, tmp_path):
     line = one_error_line(cli("search", "--text", "a dog", "--db", str(tmp_path / "milvus")))
     assert "Lite file names end in .db" in line
 
@@ -202,7 +201,7 @@ def test_a_server_that_accepts_but_never_answers_times_out():
     assert 1.5 < elapsed < 30
 
 
-def test_the_cli_with_an_unreachable_milvus_uri_exits_2():
+def test_the_cli_with_an_unreachable_milvus_uri_exits_2(cli):
     uri = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     line = one_error_line(cli("search", "--text", "a dog", env={config.URI_ENV: uri}))
@@ -258,7 +257,7 @@ def resnet_db(tmp_path) -> Path:
     return db
 
 
-def test_cli_search_errors_are_one_line_each(resnet_db, tmp_path):
+def test_cli_search_errors_are_one_line_each(cli, resnet_db, tmp_path):
     broken = tmp_path / "query.jpg"
     broken.write_text("not a photo")
     cases = {

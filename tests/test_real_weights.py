@@ -24,7 +24,6 @@ from helpers.images import load_rgb
 from helpers.indexing import index_folder
 
 import real_weights
-from conftest import cli
 from real_weights import MODEL, PHOTOS, go_online, photo
 
 pytestmark = pytest.mark.real_weights
@@ -132,7 +131,7 @@ def test_views_of_a_dozen_real_photos_find_their_photo_in_milvus(encoder, real_w
     client.close()
 
 
-def test_the_command_line_indexes_and_searches_real_photos_with_any_timm_model(real_weights_online, tmp_path):
+def test_the_command_line_indexes_and_searches_real_photos_with_any_timm_model(cli, real_weights_online, tmp_path):
     """`--model` takes a timm name beyond the three offered by name: real weights through the CLI, end to end."""
     import json
 
