@@ -120,13 +120,15 @@ def collection_model(client: MilvusClient, name: str) -> str | None:
     return _describe(client, name).model
 
 
-def require_collection(client: MilvusClient, name: str) -> None:
-    """Raise a clear error when the collection does not exist; load it for search if it does."""
+def require_collection(client: MilvusClient, name: str, uri: str | None = None) -> None:
+    """Raise a clear error when the collection does not exist (its advice names `uri`, the database the
+    caller opened, when given); load it for search if it does."""
     if not client.has_collection(name):
         existing = ", ".join(client.list_collections()) or "none"
+        where = f" --db {uri}" if uri else ""
         raise CollectionError(
             f"No collection named '{name}' (existing: {existing}). Index a folder first, e.g. "
-            f"`python -m helpers index FOLDER --collection {name}`."
+            f"`python -m helpers index FOLDER{where} --collection {name}`."
         )
     client.load_collection(name)
 

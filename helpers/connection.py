@@ -49,9 +49,12 @@ def connection_options(uri: str) -> dict:
     return NO_PROXY if is_loopback(uri) else {}
 
 
-def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0) -> MilvusClient:
+def connect(uri: str | None = None, token: str | None = None, timeout: float = 10.0,
+            create: bool = True) -> MilvusClient:
     """A `MilvusClient` for a Lite file path, a server URI, or Zilliz Cloud with a token (defaults from
-    MILVUS_URI/TOKEN), with each failure a person can fix turned into a `CollectionError` that says what to do."""
+    MILVUS_URI/TOKEN), with each failure a person can fix turned into a `CollectionError` that says what to do.
+    `create=False` (for what only reads, as searching does) refuses a Lite file that does not exist yet
+    instead of creating an empty one."""
     uri = uri or config.milvus_uri()
     token = config.milvus_token() if token is None else token
     if is_server(uri):
@@ -68,6 +71,9 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
             f"'{uri}' is neither a server URI (http://host:19530) nor a Milvus Lite file name: Lite file names end "
             f"in .db, e.g. {path.with_name(path.name + '.db')}."
         )
+    if not create and not path.exists():
+        raise CollectionError(f"There is no Milvus Lite file at {path}. Check the name, or index a folder into it "
+                              f"first: `python -m helpers index FOLDER --db {uri}`.")
     if path.is_file():
         raise CollectionError(
             f"{path} is a single file, probably written by Milvus Lite 2 (milvus-lite<3); Milvus Lite 3 keeps a "

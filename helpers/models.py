@@ -40,8 +40,7 @@ class LoadedModel:
 def load_model(name: str, device: torch.device) -> LoadedModel:
     """'resnet50' (torchvision), 'clip' (ViT-B/32, also 'ViT-B/32') or any timm model name, on `device`."""
     name = CLIP if name == CLIP_MODEL else name
-    with warnings.catch_warnings(), downloading(name):
-        warnings.filterwarnings("ignore", message=".*(weights_only|pkg_resources|torch.jit.load).*")
+    with library_warnings_hidden(), downloading(name):
         if name == TORCHVISION_RESNET50:
             loaded = _torchvision_resnet50()
         elif name == CLIP:
@@ -51,6 +50,15 @@ def load_model(name: str, device: torch.device) -> LoadedModel:
     memory_format = torch.channels_last if loaded.channels_last else torch.contiguous_format
     loaded.model = loaded.model.eval().to(device, memory_format=memory_format)
     return loaded
+
+
+@contextmanager
+def library_warnings_hidden() -> Iterator[None]:
+    """Hide what the model libraries warn about on import and load that a reader cannot act on (openai-clip's
+    pkg_resources import, torch's weights_only and torch.jit.load notices)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(weights_only|pkg_resources|torch.jit.load).*")
+        yield
 
 
 def check_model_name(name: str) -> None:
@@ -123,7 +131,7 @@ def prefetch(model: str) -> Path:
             return standins.resnet50_checkpoint()
         return standins.clip_archive() if model == CLIP else standins.timm_checkpoint(model)
     url, cache = _source_and_cache(model)
-    with downloading(model):
+    with library_warnings_hidden(), downloading(model):
         if model == TORCHVISION_RESNET50:
             resnet50_state_dict()
         elif model == CLIP:
@@ -147,7 +155,8 @@ def _source_and_cache(model: str) -> tuple[str, Path]:
 
         return ResNet50_Weights.DEFAULT.url, Path(torch.hub.get_dir()) / "checkpoints"
     if model == CLIP:
-        import clip
+        with library_warnings_hidden():
+            import clip
 
         return clip.clip._MODELS[CLIP_MODEL], Path("~/.cache/clip").expanduser()
     import timm

@@ -85,8 +85,8 @@ class Searcher:
         """`model` names the model that built a collection that records none (see `existing.query_model`);
         `top_k_limit` is the most results one query may ask for."""
         self.uri, self.collection, self.top_k_limit, self.precision = uri, collection, top_k_limit, precision
-        self.client = connect(uri, token)
-        require_collection(self.client, collection)
+        self.client = connect(uri, token, create=False)
+        require_collection(self.client, collection, uri)
         self.model = query_model(self.client, collection, model)
         self.recorded = collection_model(self.client, collection)
         self.warning = unit_length_warning(self.client, collection, self.model)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import IMAGENET_SAMPLE, PAINTINGS_SAMPLE
+from conftest import DEAD_PROXY, IMAGENET_SAMPLE, PAINTINGS_SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +109,15 @@ def test_download_offline_names_the_samples_and_sizes(cli):
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith(f"reverse_image_search: {IMAGENET_SAMPLE} (") and "MB)" in line for line in lines)
     assert any(line.startswith("resnet34: ") and "standin" in line for line in lines)
+
+
+def test_a_failed_weights_download_is_one_line_without_library_warnings(cli, tmp_path):
+    dead = {key: DEAD_PROXY for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
+    result = cli("download", "clip", env={"IMAGE_SEARCH_OFFLINE": "0", "IMAGE_SEARCH_CACHE": str(tmp_path), **dead,
+                                          "NO_PROXY": "", "no_proxy": "", "HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: Could not download the clip weights from https://"), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # openai-clip's pkg_resources warning is hidden
 
 
 def test_unknown_download_name_is_one_clear_line(cli):

@@ -168,6 +168,15 @@ def test_the_cli_with_a_db_name_without_db_exits_2(cli, tmp_path):
     assert "Lite file names end in .db" in line
 
 
+def test_searching_a_lite_file_that_does_not_exist_creates_none(cli, tmp_path):
+    typo = tmp_path / "photso.db"
+    for command in (["search", "--text", "a dog"], ["app"]):
+        line = one_error_line(cli(*command, "--db", str(typo)))
+        assert line == (f"error: There is no Milvus Lite file at {typo}. Check the name, or index a folder into it "
+                        f"first: `python -m helpers index FOLDER --db {typo}`."), line
+        assert not typo.exists()
+
+
 # --------------------------------------------------------------------------------------------------------------
 # A server that does not answer
 
@@ -272,3 +281,5 @@ def test_cli_search_errors_are_one_line_each(cli, resnet_db, tmp_path):
     for args, expected in cases.items():
         line = one_error_line(cli("search", *args, "--db", str(resnet_db)))
         assert line.startswith(expected), (args, line)
+        if "No collection" in expected:  # the advice indexes into the database searched, not the default one
+            assert line.endswith(f"`python -m helpers index FOLDER --db {resnet_db} --collection nope`."), line
