@@ -15,7 +15,7 @@ from pymilvus import MilvusClient, MilvusException
 from pymilvus.exceptions import ConnectionConfigException
 
 from . import config
-from .errors import CollectionError
+from .errors import CollectionError, no_answer
 
 # gRPC, unlike curl or Go, sends even calls to 127.0.0.1 through HTTP(S)_PROXY when one is set; local needs none.
 NO_PROXY = {"grpc_options": {"grpc.enable_http_proxy": 0}}
@@ -62,7 +62,7 @@ def connect(uri: str | None = None, token: str | None = None, timeout: float = 1
             return MilvusClient(uri=uri, token=token, timeout=timeout, **connection_options(uri))
         except MilvusException as error:
             raise CollectionError(
-                f"The Milvus server at {uri} did not answer within {timeout:g} s ({error.message}). Start it, check "
+                f"{no_answer(uri, timeout, error)}. Start it, check "
                 f"the address and token, or unset {config.URI_ENV} to use a local Milvus Lite file."
             ) from None
     path = Path(uri).expanduser()

@@ -20,7 +20,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import config
-from .download import DownloadError, download_file, require_writable
+from .download import download_file, require_writable
+from .errors import DownloadError
 from .images import is_image_file
 from .errors import InputError
 

@@ -22,13 +22,10 @@ import requests
 from tqdm.auto import tqdm
 
 from . import config
+from .errors import DownloadError
 
 CHUNK_SIZE = 1 << 20
 RETRY_BACKOFF_S = 1.0
-
-
-class DownloadError(RuntimeError):
-    """A dataset or model weights could not be downloaded, verified or extracted; the message says how to fix it."""
 
 
 class _MirrorFailed(Exception):

@@ -13,7 +13,11 @@ class CollectionError(RuntimeError):
     """A Milvus problem explained in words: what is wrong and what to do."""
 
 
-EXPECTED_ERRORS = (InputError, CollectionError)  # raised on purpose (ImageError is an InputError); others are bugs
+class DownloadError(RuntimeError):
+    """A dataset or model weights could not be downloaded, verified or extracted; the message says how to fix it."""
+
+
+EXPECTED_ERRORS = (InputError, CollectionError, DownloadError)  # raised on purpose (ImageError is an InputError)
 EMPTY_TEXT = "Empty text query: type a few words that describe the image you want."
 
 
@@ -34,3 +38,8 @@ def rebuild_command(collection: str, model: str | None = None) -> str:
 def milvus_says(error) -> str:
     """How a refused Milvus request (`pymilvus.MilvusException`) is told to a person, in one line."""
     return f"Milvus says {error.message} (code {error.code})"
+
+
+def no_answer(uri: str, seconds: float, error) -> str:
+    """The start of the sentence for a Milvus server that did not answer (`error`, a `MilvusException`) in time."""
+    return f"The Milvus server at {uri} did not answer within {seconds:g} s ({error.message})"

@@ -21,7 +21,7 @@ from pymilvus import DataType, MilvusClient, MilvusException
 from .catalog import CLIP, model_id
 from .collection import check_top_k, collection_model, count, require_collection, search
 from .connection import connect
-from .errors import CollectionError, InputError, require_text
+from .errors import CollectionError, InputError, milvus_says, no_answer, require_text
 from .existing import query_model, unit_length_warning
 from .images import load_rgb
 from .results import PATH_FIELDS, hit_path, label_of
@@ -171,13 +171,12 @@ class Searcher:
         """Why a search failed (the collection is gone, Milvus does not answer, or what Milvus said), and
         whether Milvus answers."""
         try:
-            require_collection(self.client, self.collection)
+            require_collection(self.client, self.collection, self.uri)
         except CollectionError as missing:
             return missing, True
         except MilvusException:
-            return CollectionError(f"Milvus at {self.uri} did not answer within {MILVUS_WAIT_S} s ({error.message}). "
-                                   "Search again when it is back."), False
-        return CollectionError(f"Milvus could not search collection '{self.collection}': {error.message}"), True
+            return CollectionError(f"{no_answer(self.uri, MILVUS_WAIT_S, error)}. Search again when it is back."), False
+        return CollectionError(f"Searching collection '{self.collection}' failed: {milvus_says(error)}."), True
 
     def _filter(self, value: str) -> str:
         if not value or value == ALL:

@@ -21,7 +21,8 @@ from PIL import Image
 
 from helpers import config, datasets, download
 from helpers.datasets import DATASETS, Dataset, extract_zip, fetch_dataset
-from helpers.download import DownloadError, download_file
+from helpers.download import download_file
+from helpers.errors import DownloadError
 
 CLASSES = ("Afghan_hound", "tabby_cat")
 TRAIN_PER_CLASS = 4

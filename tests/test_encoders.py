@@ -157,7 +157,7 @@ def test_clip_text_and_image_share_one_space(clip_encoder):
 
 
 def test_a_failed_weights_download_names_the_url_the_cache_and_the_switch(monkeypatch, tmp_path):
-    from helpers.download import DownloadError
+    from helpers.errors import DownloadError
 
     monkeypatch.delenv("IMAGE_SEARCH_OFFLINE")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
@@ -203,8 +203,8 @@ def test_bfloat16_clip_stays_in_the_space_of_float32_clip(clip_encoder, monkeypa
     texts = ["a white dog", "a red car on a street"]
     cosines = (fast.embed_texts(texts) * clip_encoder.embed_texts(texts)).sum(axis=1)
     assert cosines.min() > 0.999
-    images = fast.embed_images(GALLERY[:10]).vectors
-    assert (images * clip_encoder.embed_images(GALLERY[:10]).vectors).sum(axis=1).min() > 0.999
+    images = fast.embed_images(GALLERY[:4]).vectors
+    assert (images * clip_encoder.embed_images(GALLERY[:4]).vectors).sum(axis=1).min() > 0.999
 
 
 @pytest.mark.parametrize("precision, says", [("float16", "on a CPU use .bfloat16."),
