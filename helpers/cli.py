@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import config
-from .catalog import MODELS, PRECISIONS
-from .errors import CollectionError, InputError, milvus_says, require_text
+from .catalog import DEFAULT_MODEL, MODELS, PRECISIONS
+from .errors import EXPECTED_ERRORS, InputError, milvus_says, require_text
 
 DEFAULT_COLLECTION = "images"
-DEFAULT_MODEL = "resnet34"
 
 
 def _client(args: argparse.Namespace):
@@ -155,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--token", default=None, help=f"token for a server or Zilliz Cloud (default ${config.TOKEN_ENV})")
         sub.add_argument("--collection", default=DEFAULT_COLLECTION, help="collection name (default %(default)s)")
 
-    def with_model(sub: argparse.ArgumentParser, what: str) -> None:
-        sub.add_argument("--model", default=None, metavar="NAME",
+    def with_model(sub: argparse.ArgumentParser, what: str, required: bool = False) -> None:
+        sub.add_argument("--model", default=None, required=required, metavar="NAME",
                          help=f"{what}: {', '.join(MODELS)}, or any timm model name")
 
     def with_precision(sub: argparse.ArgumentParser) -> None:
@@ -189,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("evaluate", help="precision@k and mAP@k of TEST queries against TRAIN, per model")
     score.add_argument("--train", type=Path, required=True)
     score.add_argument("--test", type=Path, required=True)
-    score.add_argument("--model", default=["resnet34"], type=_model_list, metavar="MODEL[,MODEL...]",
+    score.add_argument("--model", default=[DEFAULT_MODEL], type=_model_list, metavar="MODEL[,MODEL...]",
                        help=f"one or more of {', '.join(MODELS)} or timm model names, comma-separated: one table row each")
     score.add_argument("--k", type=int, default=10)
     with_precision(score)
@@ -207,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="record in a collection made elsewhere which model built it")
     with_db(record)
-    record.add_argument("--model", choices=MODELS, required=True)
+    with_model(record, "the model that built the collection's vectors", required=True)
     record.set_defaults(run=cmd_record)
 
     fetch = commands.add_parser("download", help="fetch datasets and model weights into their caches")
@@ -220,12 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a problem the user can fix prints one line and returns 2."""
     from pymilvus import MilvusException
 
-    from .download import DownloadError
-
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CollectionError, DownloadError, InputError) as error:  # raised on purpose, with what to do; ImageError too
+    except EXPECTED_ERRORS as error:  # raised on purpose, with what to do
         print(f"error: {error}", file=sys.stderr)
         return 2
     except MilvusException as error:  # Milvus refused a request (a server that went away, a dropped collection)

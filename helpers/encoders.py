@@ -22,10 +22,10 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from . import catalog, config
-from .catalog import model_id
+from .catalog import CLIP, TORCHVISION_RESNET50, model_id
 from .errors import EMPTY_TEXT, InputError, require_text
 from .images import ImageError, ImageSource, load_rgb
-from .models import CLIP, TORCHVISION_RESNET50, LoadedModel, load_model
+from .models import LoadedModel, load_model
 
 __all__ = ["CLIP", "DEFAULT_BATCH_SIZE", "PRECISIONS", "TORCHVISION_RESNET50", "Embeddings", "Encoder",
            "default_device", "load_encoder", "resolve_precision"]

@@ -13,7 +13,7 @@ from pymilvus import DataType, MilvusClient
 from . import config
 from .catalog import MODELS, model_id, models_of_size
 from .collection import MODEL_PROPERTY, collection_model, require_collection
-from .errors import CollectionError, InputError, rebuild_command
+from .errors import CollectionError, rebuild_command
 from .results import PATH_FIELDS
 
 UNIT_TOLERANCE = 0.01  # a stored vector whose length is further than this from 1 is not a unit vector
@@ -64,9 +64,10 @@ def fields_of(client: MilvusClient, name: str) -> Fields:
                   primary=next(f["name"] for f in info["fields"] if f.get("is_primary")), dynamic=dynamic)
 
 
-def check_model_size(name: str, model: str, dim: int) -> None:
-    """Refuse a model offered by name whose vectors have another size than the collection's, before it loads."""
-    size = MODELS.get(model)
+def check_model_size(name: str, model: str, dim: int, size: int | None = None) -> None:
+    """Refuse a model whose vectors have another size (`size`; by default the catalog's, when it offers the model)
+    than collection `name`'s `dim`, before it loads."""
+    size = MODELS.get(model) if size is None else size
     if size is not None and size != dim:
         fitting = models_of_size(dim)
         advice = f"Pick the model that built it ({' or '.join(f'--model {each}' for each in fitting)})" if fitting \
@@ -76,12 +77,17 @@ def check_model_size(name: str, model: str, dim: int) -> None:
 
 
 def record_model(client: MilvusClient, name: str, model: str) -> str:
-    """Record in collection `name` that model `model` (a name in `catalog.MODELS`) built its vectors; only that
-    property changes. Returns what was recorded."""
-    if model not in MODELS:
-        raise InputError(f"Unknown model '{model}': choose from {', '.join(MODELS)}.")
+    """Record in collection `name` that model `model` (a name in `catalog.MODELS`, or a timm model name, which
+    loads timm to learn its vector size) built its vectors, once its size matches; only that property changes.
+    Returns what was recorded."""
     require_collection(client, name)
-    check_model_size(name, model, fields_of(client, name).dim)
+    dim = fields_of(client, name).dim
+    if model in MODELS:
+        check_model_size(name, model, dim)
+    else:
+        from .models import vector_size
+
+        check_model_size(name, model, dim, vector_size(model))
     recorded = collection_model(client, name)
     if recorded not in (None, model_id(model)):
         raise CollectionError(f"Collection '{name}' already records model '{recorded}'. Its vectors came from that "

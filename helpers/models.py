@@ -17,11 +17,9 @@ from pathlib import Path
 import torch
 
 from . import config, standins
-from .catalog import CLIP
-from .download import DownloadError
-from .errors import InputError
+from .catalog import CLIP, MODELS, TORCHVISION_RESNET50
+from .errors import DownloadError, InputError
 
-TORCHVISION_RESNET50 = "resnet50"
 CLIP_MODEL = "ViT-B/32"
 
 
@@ -66,8 +64,19 @@ def check_model_name(name: str) -> None:
     import timm
 
     if name not in (TORCHVISION_RESNET50, CLIP, CLIP_MODEL) and not timm.is_model(name):
-        raise InputError(f"Unknown model '{name}': use resnet34, resnet50 (torchvision), clip, or a timm model name "
-                         "(timm.list_models() lists them).")
+        raise InputError(f"Unknown model '{name}': use {', '.join(MODELS)} ({TORCHVISION_RESNET50} is torchvision's), "
+                         "or a timm model name (timm.list_models() lists them).")
+
+
+def vector_size(name: str) -> int:
+    """How many values the vectors of model `name` have, known without its weights: from the catalog, else by
+    building the timm model without them (an unknown name raises `InputError`)."""
+    if name in MODELS:
+        return MODELS[name]
+    import timm
+
+    check_model_name(name)
+    return timm.create_model(name, pretrained=False, num_classes=0).num_features
 
 
 def _timm(name: str) -> LoadedModel:

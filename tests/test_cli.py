@@ -98,8 +98,8 @@ def test_evaluate_refuses_an_unknown_model_before_loading_any(cli):
     result = cli("evaluate", "--train", str(IMAGENET_SAMPLE / "train"), "--test", str(IMAGENET_SAMPLE / "test"),
                  "--model", "resnet34,not_a_model")
     assert result.returncode == 2 and result.stderr.splitlines()[-1] == (
-        "error: Unknown model 'not_a_model': use resnet34, resnet50 (torchvision), clip, or a timm model name "
-        "(timm.list_models() lists them).")
+        "error: Unknown model 'not_a_model': use resnet34, resnet50, clip (resnet50 is torchvision's), or a timm "
+        "model name (timm.list_models() lists them).")
     assert "model resnet34" not in result.stdout + result.stderr
 
 
@@ -169,5 +169,5 @@ def test_only_the_errors_helpers_raise_on_purpose_become_one_line(monkeypatch, c
 def test_a_model_name_neither_offered_nor_known_to_timm_is_one_line(cli, tmp_path):
     result = cli("index", str(IMAGENET_SAMPLE / "train"), "--db", str(tmp_path / "x.db"), "--model", "no_such_model")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "error: Unknown model 'no_such_model': use resnet34, resnet50 (torchvision), clip, or a timm model name" \
+    assert "error: Unknown model 'no_such_model': use resnet34, resnet50, clip (resnet50 is torchvision's), or a timm model name" \
         in result.stderr

@@ -95,6 +95,9 @@ def test_a_model_of_another_size_or_another_recorded_model_is_refused_before_it_
     assert "holds 2048-d vectors, but model resnet34 makes 512-d vectors. Pick the model that built it " \
            "(--model resnet50)" in line
     assert cli("record", "--db", str(db), "--collection", "image_search", "--model", "clip", cwd=work).returncode == 2
+    timm_name = cli("record", "--db", str(db), "--collection", "image_search", "--model", "resnet18", cwd=work)
+    assert timm_name.returncode == 2  # any timm name is taken, and its vector size checked first
+    assert "holds 2048-d vectors, but model resnet18 makes 512-d vectors" in errors(timm_name)[0]
     assert state(db, "image_search")[2] is None
 
 
@@ -205,16 +208,16 @@ def test_recreate_of_a_quick_collection_for_another_size_swaps_in_a_complete_reb
     release(client, db)
 
 
-def test_a_rebuild_stopped_between_drop_and_rename_is_finished_by_the_next_run(tmp_path, resnet34, train_copy):
+def test_a_rebuild_stopped_between_drop_and_rename_is_finished_by_the_next_run(tmp_path, resnet34, small_train_copy):
     from helpers.collection import create_quick
 
     client = connect(str(tmp_path / "m.db"))
     aside = "images" + REBUILD_SUFFIX
     create_quick(client, aside, resnet34.dim, model=resnet34.model_id, recreate=True)
     client.alter_collection_properties(aside, properties={REBUILD_OF: "images"})
-    index_folder(client, aside, resnet34, train_copy, progress=False)  # the rebuilt rows, old collection dropped
-    report = index_folder(client, "images", resnet34, train_copy, progress=False)
-    assert report.already_indexed == 80 and report.indexed == 0 and client.list_collections() == ["images"]
+    index_folder(client, aside, resnet34, small_train_copy, progress=False)  # the rebuilt rows, old collection dropped
+    report = index_folder(client, "images", resnet34, small_train_copy, progress=False)
+    assert report.already_indexed == 16 and report.indexed == 0 and client.list_collections() == ["images"]
     assert REBUILD_OF not in client.describe_collection("images").get("properties", {})
 
 
