@@ -21,10 +21,11 @@ lab: setup
 test: setup
 	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --durations=25
 
-# The loop to run after each change: everything but the browser, server, wheel, notebook-execution and cli tiers
-# (markers set in tests/conftest.py).
+# The loop to run after each change: everything but the browser, server, wheel, notebook-execution, cli and slow
+# tiers (markers set in tests/conftest.py).
 check: setup
-	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests -m "not browser and not server and not wheel and not notebook and not cli" \
+	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests \
+		-m "not browser and not server and not wheel and not notebook and not cli and not slow" \
 		--durations=10
 
 notebooks: setup
@@ -37,7 +38,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/scale.py --quick
 	$(BIN)/python benchmarks/app_load.py
 	$(BIN)/python benchmarks/import_order.py
-	$(BIN)/python benchmarks/notebook_times.py  # Run All per notebook, extrapolated: 3-8 minutes on 2 cores
+	$(BIN)/python benchmarks/notebook_times.py  # Run All per notebook, extrapolated: about 2.5 minutes on 2 quiet cores
 
 # The demo page over notebook 01's collection (run the notebook first; its kernel must be stopped, since a
 # Milvus Lite file is open in one process at a time). APP_DB / APP_COLLECTION pick another one.

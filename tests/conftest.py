@@ -20,13 +20,14 @@ pytest_plugins = ["milvus_fixture", "browser", "real_weights"]
 TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "server", "cli": "cli"}
 TIER_BY_PARAMETER = {"server": "server"}  # a test parametrized over backends, in its "server" case
 TIER_BY_FILE = {"test_wheel.py": "wheel", "test_notebooks.py": "notebook", "test_notebooks_online.py": "notebook",
-                "test_jupyterlab.py": "browser", "test_interrupted_indexing.py": "cli"}
+                "test_jupyterlab.py": "browser", "test_interrupted_indexing.py": "cli", "test_idle_lite_client.py": "slow"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its tiers: `browser` (Chromium), `server` (the Milvus server), `wheel` (a built,
-    installed wheel), `notebook` (a notebook executed, under nbval or in a kernel) and `cli` (the command line
-    run in child processes, a model loaded in each: the `cli` fixture, and the interrupted-indexing file)."""
+    installed wheel), `notebook` (a notebook executed, under nbval or in a kernel), `cli` (the command line
+    run in child processes, a model loaded in each: the `cli` fixture, and the interrupted-indexing file) and
+    `slow` (a test that waits on the clock by design)."""
     for item in items:
         tiers = {TIER_BY_FIXTURE[name] for name in getattr(item, "fixturenames", ()) if name in TIER_BY_FIXTURE}
         parameters = getattr(item, "callspec", None)
@@ -47,16 +48,24 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEAD_PROXY = "http://127.0.0.1:9"  # nothing listens there: a request sent to it fails at once
 
 
+HELPERS = (sys.executable, "-m", "helpers")  # the command line, as a reader runs it
+
+
+def cli_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a command-line child process: this one's, offline unless `env` says otherwise."""
+    return {**os.environ, config.OFFLINE_ENV: "1", **(env or {})}
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """`python -m helpers ARGS` in a child process, offline unless `env` says otherwise, as a reader runs it."""
-    environment = {**os.environ, config.OFFLINE_ENV: "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True, env=environment,
-                          cwd=cwd, timeout=300)
+    """`python -m helpers ARGS` in a child process, run to its end."""
+    return subprocess.run([*HELPERS, *args], capture_output=True, text=True, env=cli_environment(env), cwd=cwd,
+                          timeout=300)
 
 
 @pytest.fixture(scope="session")
 def cli():
-    """`run_cli`, for the tests that run the command line: asking for it puts a test in the `cli` tier."""
+    """`run_cli`, for the tests that run the command line (those that start it with `HELPERS` ask for it too):
+    asking for it puts a test in the `cli` tier."""
     return run_cli
 
 
@@ -112,7 +121,18 @@ def phone_photo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def train_copy(tmp_path: Path) -> Path:
-    """A writable copy of the sample gallery (train/<class>/*.JPEG)."""
+    """A writable copy of the sample gallery (train/<class>/*.JPEG, 80 images)."""
     target = tmp_path / "train"
     shutil.copytree(IMAGENET_SAMPLE / "train", target)
+    return target
+
+
+@pytest.fixture
+def small_train_copy(tmp_path: Path) -> Path:
+    """Two images of each class of the sample gallery (16), for tests of what indexing keeps, not of the images."""
+    target = tmp_path / "small_train"
+    for folder in sorted((IMAGENET_SAMPLE / "train").iterdir()):
+        (target / folder.name).mkdir(parents=True)
+        for image in sorted(folder.iterdir())[:2]:
+            shutil.copy(image, target / folder.name / image.name)
     return target

@@ -83,16 +83,16 @@ def test_re_creation_is_asked_for_by_name():
         create_with_schema(None, "c", 8)
 
 
-def test_recreating_by_index_folder_keeps_an_explicit_schema_and_its_index(tmp_path, resnet34, train_copy):
+def test_recreating_by_index_folder_keeps_an_explicit_schema_and_its_index(tmp_path, resnet34, small_train_copy):
     """Notebook 02's collection (IVF_FLAT + L2, VARCHAR limits, a painter field) stays as it was made."""
     client = connect(str(tmp_path / "m.db"))
     create_with_schema(client, "paintings", resnet34.dim, path_max_length=200, text_fields={"painter": 64},
                        index_type="IVF_FLAT", metric="L2", index_params={"nlist": 4}, model="clip", recreate=True)
     for _ in range(2):  # first over another model's (empty) collection, then over its own rows
-        report = index_folder(client, "paintings", resnet34, train_copy, vector_field="image_embedding",
+        report = index_folder(client, "paintings", resnet34, small_train_copy, vector_field="image_embedding",
                               extra_fields=lambda path: {"painter": "p"}, progress=False, recreate=True)
-        assert report.indexed == 80 and report.already_indexed == 0
-    assert count(client, "paintings") == 80
+        assert report.indexed == 16 and report.already_indexed == 0
+    assert count(client, "paintings") == 16
     info = client.describe_collection("paintings")
     fields = {field["name"]: field for field in info["fields"]}
     assert set(fields) == {"id", "filepath", "painter", "image_embedding"} and not info["enable_dynamic_field"]
@@ -102,11 +102,11 @@ def test_recreating_by_index_folder_keeps_an_explicit_schema_and_its_index(tmp_p
     assert collection_model(client, "paintings") == resnet34.model_id
 
 
-def test_recreating_a_quick_collection_for_another_size_builds_it_anew(tmp_path, resnet34, train_copy):
+def test_recreating_a_quick_collection_for_another_size_builds_it_anew(tmp_path, resnet34, small_train_copy):
     client = connect(str(tmp_path / "m.db"))
     create_quick(client, "images", 2048, model="resnet50", recreate=True)
-    report = index_folder(client, "images", resnet34, train_copy, progress=False, recreate=True)
-    assert report.indexed == 80 and collection_model(client, "images") == resnet34.model_id
+    report = index_folder(client, "images", resnet34, small_train_copy, progress=False, recreate=True)
+    assert report.indexed == 16 and collection_model(client, "images") == resnet34.model_id
 
 
 def test_recreating_an_explicit_schema_for_another_size_is_refused_and_keeps_it(tmp_path, resnet34, train_copy):

@@ -28,8 +28,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import IMAGENET_SAMPLE
-from helpers import config
+from conftest import HELPERS, IMAGENET_SAMPLE, cli_environment
 from helpers.collection import count, create_quick, require_collection
 from helpers.connection import connect
 from helpers.images import find_images
@@ -70,10 +69,10 @@ class Indexer:
     """`python -m helpers index` in its own process group, its stderr collected by a thread as it comes."""
 
     def __init__(self, folder: Path, db: Path, *options: str) -> None:
-        env = {**os.environ, config.OFFLINE_ENV: "1", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "helpers", "index", str(folder), "--db", str(db), "--batch-size", "8", *options],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+            [*HELPERS, "index", str(folder), "--db", str(db), "--batch-size", "8", *options],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_environment({"PYTHONUNBUFFERED": "1"}),
+            start_new_session=True,
         )
         self.stderr = b""
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -125,13 +124,7 @@ class Indexer:
         self.process.stderr.close()
 
 
-def run_to_the_end(folder: Path, db: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, config.OFFLINE_ENV: "1"}
-    return subprocess.run([sys.executable, "-m", "helpers", "index", str(folder), "--db", str(db), "--batch-size",
-                           "8"], capture_output=True, text=True, env=env, timeout=300)
-
-
-def test_sigkill_halfway_then_the_same_command_completes_without_duplicates(tmp_path):
+def test_sigkill_halfway_then_the_same_command_completes_without_duplicates(tmp_path, cli):
     folder = tmp_path / "gallery"
     images = copy_gallery(folder, per_class=6)  # 48 images: a chunk of 32, then one of 16
     db = tmp_path / "gallery.db"
@@ -145,7 +138,7 @@ def test_sigkill_halfway_then_the_same_command_completes_without_duplicates(tmp_
         stored, paths = rows_in(db)
         assert stored == CHUNK and len(paths) == CHUNK and paths <= {str(path) for path in images}
 
-        again = run_to_the_end(folder, db)  # the very same command
+        again = cli("index", str(folder), "--db", str(db), "--batch-size", "8")  # the very same command
         assert again.returncode == 0, again.stderr
         assert f"Indexed {len(images) - CHUNK} new images" in again.stdout
         assert f"{CHUNK} were already in the collection." in again.stdout and "Skipped" not in again.stdout

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 
@@ -232,26 +230,21 @@ def test_weaker_consistency_may_miss_rows_right_after_insert(client, name, level
     assert count_at_its_level(client, name) == ROWS
 
 
-def test_the_cli_indexes_and_searches_on_the_server(milvus_server):
+def test_the_cli_indexes_and_searches_on_the_server(milvus_server, cli):
     """`python -m helpers index` and `search` with `--db http://127.0.0.1:PORT`, as real subprocesses."""
     name, train = _fresh_name(), IMAGENET_SAMPLE / "train"
-    env = {**os.environ, "IMAGE_SEARCH_OFFLINE": "1"}
-
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "helpers", *args, "--db", milvus_server, "--collection", name],
-                              capture_output=True, text=True, env=env, timeout=300)
-
+    where = ("--db", milvus_server, "--collection", name)
     try:
-        indexed = cli("index", str(train), "--batch-size", "32")
+        indexed = cli("index", str(train), "--batch-size", "32", *where)
         assert indexed.returncode == 0, indexed.stderr
         assert "Indexed 80 new images" in indexed.stdout
         image = train / "castle" / sorted(os.listdir(train / "castle"))[2]
-        found = cli("search", str(image), "--json", "--top-k", "4")
+        found = cli("search", str(image), "--json", "--top-k", "4", *where)
         assert found.returncode == 0, found.stderr
         hits = json.loads(found.stdout)
         assert len(hits) == 4 and hits[0]["path"] == str(image)
         assert hits[0]["distance"] == pytest.approx(1.0, abs=1e-4)
-        again = cli("index", str(train))
+        again = cli("index", str(train), *where)
         assert again.returncode == 0 and "Nothing new to index: all 80 images" in again.stdout, again.stderr
     finally:
         client = connection.connect(milvus_server, token="")
