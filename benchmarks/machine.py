@@ -1,6 +1,7 @@
 """The machine a benchmark ran on, and how the benchmarks measure: wall time, CPU taken by other programs,
 peak memory (this process, its decoding workers, the GPU), percentiles. Timings compare only within one
-machine and one run, so each benchmark prints `machine_line` and `load_line`.
+machine and one run, so each benchmark prints the CPU it ran on (`cpu_name`; `machine_line` and `load_line`
+add torch's threads and the load).
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 from machine import cpu_name  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
-from photos import PAINTERS, look_for, photo  # noqa: E402  (the samples' generator)
+from photos import make_images  # noqa: E402  (the samples' generator)
 from pymilvus import MilvusClient  # noqa: E402
+from report import table  # noqa: E402
 
 from helpers.collection import create_quick, create_with_schema  # noqa: E402
 from helpers.config import SAMPLES_DIR  # noqa: E402
@@ -82,23 +83,6 @@ _Encoder.embed_image = _timed(_Encoder.embed_image, lambda item: 1)
 """
 
 
-def make_images(folder: Path, kind: str, count: int, painting_size: tuple[int, int]) -> list[tuple[Path, str]]:
-    """Seeded JPEGs from the samples' generator at the real size, ten looks of photos or one per painter;
-    (path, label) pairs, a quarter of them portrait."""
-    labels = [f"class{number}" for number in range(10)] if kind == "photos" else list(PAINTERS)
-    width, height = (500, 375) if kind == "photos" else painting_size
-    made = []
-    for index in range(count):
-        number = index % len(labels)
-        path = folder / kind / labels[number] / f"{labels[number]}_{index:04d}.jpg"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        look = look_for(7, number, hue=number / len(labels), shape="stroke" if kind == "paintings" else None)
-        size = (width, height) if index % 4 else (height, width)
-        photo(np.random.default_rng([7, index]), size, look).save(path, quality=90)
-        made.append((path, labels[number]))
-    return made
-
-
 def index_like(notebook: Notebook, encoder: Encoder, client: MilvusClient, images: list[tuple[Path, str]]) -> None:
     """Embed and insert `images` with the notebook's calls, batch sizes and collection layout."""
     name, step = "timing", notebook.embed_chunk or len(images)
@@ -123,7 +107,9 @@ def index_like(notebook: Notebook, encoder: Encoder, client: MilvusClient, image
 
 def per_image(notebook: Notebook, count: int, painting_size: tuple[int, int], work: Path) -> tuple[float, float, float]:
     """Wall and CPU seconds per image of the notebook's embed-and-insert step; the stand-ins' mean KB."""
-    images = make_images(work / notebook.model, notebook.images, count + 8, painting_size)
+    size, shape = ((500, 375), None) if notebook.images == "photos" else (painting_size, "stroke")
+    paths = make_images(work / notebook.model, count + 8, size=size, shape=shape)
+    images = [(path, path.name.split("_")[0]) for path in paths]  # (path, its class: the painter's field for 02)
     encoder = load_encoder(notebook.model)
     uri = str(work / f"{notebook.model}.db")
     client = MilvusClient(uri=uri, **connection_options(uri))
@@ -167,32 +153,56 @@ def minutes(fixed: float, extra: float, per_image: float, counts: tuple[int, int
     return f"{low:.0f}" if round(low) == round(high) else f"{low:.0f}-{high:.0f}"
 
 
+COLUMNS = ("notebook", "model", "stand-in JPEG", "images with the real data", "s/image",
+           "Run All on the samples, s (images)", "fixed, s", "t-SNE growth, s", "est. Run All, min, as measured",
+           "est., min, machine to itself")
+
+
+@dataclass
+class Estimate:
+    """One notebook's measurements (wall, CPU seconds) and the Run All minutes they extrapolate to."""
+    notebook: Notebook
+    size: str
+    kb: float
+    per_image: tuple[float, float]
+    run_all: tuple[float, float]
+    embedded: tuple[float, float]  # of run_all, spent in embed_images / embed_image
+    sample_images: int
+    tsne: tuple[float, float]
+
+    def cells(self, cores: int) -> list[str]:
+        """The table row: wall / CPU seconds, and the estimates (CPU seconds per image spread over `cores`)."""
+        fixed = [total - embedding for total, embedding in zip(self.run_all, self.embedded)]
+        counts = self.notebook.real_images
+        return [self.notebook.file.removesuffix(".ipynb"), self.notebook.model, f"{self.size}, {self.kb:.0f} KB",
+                "-".join(f"{n:,}" for n in sorted(set(counts))),
+                f"{self.per_image[0]:.3f} / {self.per_image[1]:.3f}",
+                f"{self.run_all[0]:.0f} / {self.run_all[1]:.0f} ({self.sample_images})",
+                f"{fixed[0]:.0f} / {fixed[1]:.0f}", f"{self.tsne[0]:.0f} / {self.tsne[1]:.0f}",
+                minutes(fixed[0], self.tsne[0], self.per_image[0], counts),
+                minutes(fixed[1], self.tsne[1], self.per_image[1] / cores, counts)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=64, help="stand-in images timed per notebook (default 64)")
     parser.add_argument("--painting-size", default="1500x1125", help="notebook 02's stand-in size, WxH")
     args = parser.parse_args(argv)
     painting_size = tuple(int(side) for side in args.painting_size.split("x"))  # (width, height)
-    started, cores, lines = time.perf_counter(), os.cpu_count() or 1, []
+    started, cores, estimates = time.perf_counter(), os.cpu_count() or 1, []
     with tempfile.TemporaryDirectory(prefix="notebook-times-") as tmp:
         for notebook in NOTEBOOKS:
             wall, cpu, kb = per_image(notebook, args.images, painting_size, Path(tmp))
             run_wall, run_cpu, embed_wall, embed_cpu, sample_images = run_all(notebook, Path(tmp))
-            extra = tsne_growth() if notebook.model == "resnet34" else (0.0, 0.0)
-            size = "500x375" if notebook.images == "photos" else args.painting_size
-            lines.append(f"| {notebook.file[:-6]} | {notebook.model} | {size}, {kb:.0f} KB | "
-                         f"{'-'.join(f'{n:,}' for n in sorted(set(notebook.real_images)))} | {wall:.3f} / {cpu:.3f} | "
-                         f"{run_wall:.0f} / {run_cpu:.0f} ({sample_images}) | {run_wall - embed_wall:.0f} / "
-                         f"{run_cpu - embed_cpu:.0f} | {extra[0]:.0f} / {extra[1]:.0f} | "
-                         f"{minutes(run_wall - embed_wall, extra[0], wall, notebook.real_images)} | "
-                         f"{minutes(run_cpu - embed_cpu, extra[1], cpu / cores, notebook.real_images)} |")
-            print(lines[-1], flush=True)
+            estimates.append(Estimate(
+                notebook, "500x375" if notebook.images == "photos" else args.painting_size, kb, (wall, cpu),
+                (run_wall, run_cpu), (embed_wall, embed_cpu), sample_images,
+                tsne_growth() if notebook.model == "resnet34" else (0.0, 0.0)))
+            print(" | ".join(estimates[-1].cells(cores)), flush=True)
     print(f"\nCPU: {cpu_name()}, {cores} cores; load average {os.getloadavg()[0]:.1f} at the end; "
           f"{args.images} stand-in images a notebook. Run All minutes are EXTRAPOLATED from the measured per-image "
           "and fixed costs to the real data's image counts; downloads not included. Times are wall / CPU seconds.\n")
-    print("| notebook | model | stand-in JPEG | images with the real data | s/image | Run All on the samples, s "
-          "(images) | fixed, s | t-SNE growth, s | est. Run All, min, as measured | est., min, machine to itself |\n"
-          + "| --- " * 10 + "|\n" + "\n".join(lines))
+    print(table(COLUMNS, [estimate.cells(cores) for estimate in estimates]))
     print(f"\nThis run took {time.perf_counter() - started:.0f} s.")
     return 0
 

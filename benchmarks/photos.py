@@ -8,7 +8,7 @@ everything else, so classes stay apart and each image is new.
     python benchmarks/photos.py            # delete and rewrite helpers/samples/ (see data/README.md)
     python benchmarks/photos.py --out DIR  # write somewhere else
 
-`make_images` writes the embedding benchmark's 500x375 JPEGs, a class for every ten.
+`make_images` writes the benchmarks' JPEGs (500x375 unless told), a class for every ten.
 """
 
 from __future__ import annotations
@@ -90,16 +90,18 @@ def photo(rng: np.random.Generator, size: tuple[int, int], look: Look, grain: fl
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
-def make_images(folder: Path, count: int, seed: int = 0) -> list[Path]:
-    """`count` seeded JPEGs of 500x375 (a quarter portrait, 375x500), quality 90, 50-100 KB each, a class of
-    ten images for every ten, named as in ImageNet."""
+def make_images(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (500, 375),
+                shape: str | None = None) -> list[Path]:
+    """`count` seeded JPEGs of `size` (width, height; a quarter of them portrait), quality 90, a class of ten
+    images for every ten, named as in ImageNet (`n0003_00031.JPEG` is of class `n0003`); `shape` sets the kind
+    of shape of every class ("stroke" for paintings), else each class draws its own."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
         rng = np.random.default_rng([seed, index])
-        size = (500, 375) if rng.random() < 0.75 else (375, 500)
+        oriented = size if rng.random() < 0.75 else size[::-1]
         path = folder / f"n{index // 10:04d}_{index:05d}.JPEG"
-        photo(rng, size, look_for(BENCHMARK_KEY, seed, index // 10)).save(path, quality=90)
+        photo(rng, oriented, look_for(BENCHMARK_KEY, seed, index // 10, shape=shape)).save(path, quality=90)
         paths.append(path)
     return paths
 
