@@ -2,7 +2,7 @@
 
 Each module is imported where it is used. One library is loaded here, before anything else: faiss, which
 Milvus Lite runs in this process. Loaded before torch it keeps an OpenMP runtime of its own; loaded after,
-it shares torch's, and once a collection is indexed a query's forward on a CPU is slower (README, "Speed").
+it shares torch's, and once a collection is indexed a query's forward on a CPU is slower (docs/benchmarks.md, "faiss before torch").
 """
 
 import importlib.util

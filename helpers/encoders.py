@@ -103,7 +103,7 @@ def _worker_context(workers: int) -> multiprocessing.context.BaseContext | None:
 def cpu_batch() -> int:
     """How many images the model sees at once on a CPU, whatever the batch size: 4 per core, 8 to 64.
 
-    Small batches keep the activations in the CPU caches (figures: README, "Speed: embedding").
+    Small batches keep the activations in the CPU caches (figures: docs/benchmarks.md, "Speed: embedding").
     """
     return min(64, max(8, 4 * _cores()))
 

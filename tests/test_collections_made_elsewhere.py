@@ -239,7 +239,7 @@ def curl(*args: str) -> str:
 
 
 def curl_call(base: str, data: list) -> tuple[str, object]:
-    """README's two curl calls: POST the inputs, then read the event stream; (event, its data)."""
+    """docs/demo-app.md's two curl calls: POST the inputs, then read the event stream; (event, its data)."""
     event = json.loads(curl("-H", "Content-Type: application/json", "-d", json.dumps({"data": data}),
                             f"{base}/gradio_api/call/search_image"))["event_id"]
     stream = curl("-N", f"{base}/gradio_api/call/search_image/{event}")
