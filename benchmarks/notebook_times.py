@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                 notebook, "500x375" if notebook.images == "photos" else args.painting_size, kb, (wall, cpu),
                 (run_wall, run_cpu), (embed_wall, embed_cpu), sample_images,
                 tsne_growth() if notebook.model == "resnet34" else (0.0, 0.0)))
-            print(" | ".join(estimates[-1].cells(cores)), flush=True)
+            print("| " + " | ".join(estimates[-1].cells(cores)) + " |", flush=True)  # the table follows at the end
     print(f"\nCPU: {cpu_name()}, {cores} cores; load average {os.getloadavg()[0]:.1f} at the end; "
           f"{args.images} stand-in images a notebook. Run All minutes are EXTRAPOLATED from the measured per-image "
           "and fixed costs to the real data's image counts; downloads not included. Times are wall / CPU seconds.\n")

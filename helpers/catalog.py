@@ -8,10 +8,16 @@ from __future__ import annotations
 from . import config
 
 CLIP = "clip"  # OpenAI CLIP ViT-B/32, the one model that also embeds text
+CLIP_MODEL = "ViT-B/32"  # openai-clip's name for the same model
 TORCHVISION_RESNET50 = "resnet50"  # torchvision's ResNet-50 (notebook 02), not timm's model of that name
 DEFAULT_MODEL = "resnet34"  # timm's, notebook 01's
 MODELS = {DEFAULT_MODEL: 512, TORCHVISION_RESNET50: 2048, CLIP: 512}  # name -> vector size; any timm name works too
 PRECISIONS = ("float32", "bfloat16", "float16")  # torch dtype names; helpers.encoders maps them to dtypes
+
+
+def canonical(name: str) -> str:
+    """The suite's name for model `name` (openai-clip's "ViT-B/32" is "clip")."""
+    return CLIP if name == CLIP_MODEL else name
 
 
 def model_id(name: str) -> str:

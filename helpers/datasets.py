@@ -21,9 +21,8 @@ from tqdm.auto import tqdm
 
 from . import config
 from .download import download_file, require_writable
-from .errors import DownloadError
+from .errors import DownloadError, InputError
 from .images import is_image_file
-from .errors import InputError
 
 COMPLETE_MARKER = ".extraction-complete"
 

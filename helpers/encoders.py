@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from . import catalog, config
-from .catalog import CLIP, TORCHVISION_RESNET50, model_id
+from .catalog import CLIP, DEFAULT_MODEL, TORCHVISION_RESNET50, model_id
 from .errors import EMPTY_TEXT, InputError, require_text
 from .images import ImageError, ImageSource, load_rgb
 from .models import LoadedModel, load_model
@@ -239,7 +239,7 @@ def _clip_tokenizer():
     return clip.simple_tokenizer.SimpleTokenizer()
 
 
-def load_encoder(model: str = "resnet34", device: str | torch.device | None = None,
+def load_encoder(model: str = DEFAULT_MODEL, device: str | torch.device | None = None,
                  precision: str | None = None) -> Encoder:
     """Load an encoder by name: 'resnet50' (torchvision), 'clip' (ViT-B/32), or any timm model name.
 

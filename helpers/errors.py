@@ -42,4 +42,4 @@ def milvus_says(error) -> str:
 
 def no_answer(uri: str, seconds: float, error) -> str:
     """The start of the sentence for a Milvus server that did not answer (`error`, a `MilvusException`) in time."""
-    return f"The Milvus server at {uri} did not answer within {seconds:g} s ({error.message})"
+    return f"Milvus at {uri} did not answer within {seconds:g} s ({error.message})"

@@ -11,7 +11,7 @@ import numpy as np
 from pymilvus import DataType, MilvusClient
 
 from . import config
-from .catalog import MODELS, model_id, models_of_size
+from .catalog import MODELS, canonical, model_id, models_of_size
 from .collection import MODEL_PROPERTY, collection_model, require_collection
 from .errors import CollectionError, rebuild_command
 from .results import PATH_FIELDS
@@ -80,14 +80,15 @@ def record_model(client: MilvusClient, name: str, model: str) -> str:
     """Record in collection `name` that model `model` (a name in `catalog.MODELS`, or a timm model name, which
     loads timm to learn its vector size) built its vectors, once its size matches; only that property changes.
     Returns what was recorded."""
+    model = canonical(model)
     require_collection(client, name)
     dim = fields_of(client, name).dim
     if model in MODELS:
         check_model_size(name, model, dim)
     else:
-        from .models import vector_size
+        from .models import timm_vector_size
 
-        check_model_size(name, model, dim, vector_size(model))
+        check_model_size(name, model, dim, timm_vector_size(model))
     recorded = collection_model(client, name)
     if recorded not in (None, model_id(model)):
         raise CollectionError(f"Collection '{name}' already records model '{recorded}'. Its vectors came from that "

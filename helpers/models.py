@@ -17,10 +17,9 @@ from pathlib import Path
 import torch
 
 from . import config, standins
-from .catalog import CLIP, MODELS, TORCHVISION_RESNET50
+from .catalog import CLIP, CLIP_MODEL, MODELS, TORCHVISION_RESNET50, canonical
 from .errors import DownloadError, InputError
 
-CLIP_MODEL = "ViT-B/32"
 
 
 @dataclass
@@ -37,7 +36,7 @@ class LoadedModel:
 
 def load_model(name: str, device: torch.device) -> LoadedModel:
     """'resnet50' (torchvision), 'clip' (ViT-B/32, also 'ViT-B/32') or any timm model name, on `device`."""
-    name = CLIP if name == CLIP_MODEL else name
+    name = canonical(name)
     with library_warnings_hidden(), downloading(name):
         if name == TORCHVISION_RESNET50:
             loaded = _torchvision_resnet50()
@@ -68,15 +67,19 @@ def check_model_name(name: str) -> None:
                          "or a timm model name (timm.list_models() lists them).")
 
 
-def vector_size(name: str) -> int:
-    """How many values the vectors of model `name` have, known without its weights: from the catalog, else by
-    building the timm model without them (an unknown name raises `InputError`)."""
-    if name in MODELS:
-        return MODELS[name]
+def pooled_size(model: torch.nn.Module) -> int:
+    """How many values a timm model without its classifier gives per image: its head's hidden layer when it has
+    one (MobileNetV3: 1280), else its features (`num_features`, 960 there)."""
+    return getattr(model, "head_hidden_size", None) or model.num_features
+
+
+def timm_vector_size(name: str) -> int:
+    """How many values the vectors of timm model `name` have, learned by building it without its weights (an
+    unknown name raises `InputError`)."""
     import timm
 
     check_model_name(name)
-    return timm.create_model(name, pretrained=False, num_classes=0).num_features
+    return pooled_size(timm.create_model(name, pretrained=False, num_classes=0, global_pool="avg"))
 
 
 def _timm(name: str) -> LoadedModel:
@@ -88,7 +91,7 @@ def _timm(name: str) -> LoadedModel:
     overlay = {"file": str(standins.timm_checkpoint(name))} if config.is_offline() else None
     model = timm.create_model(name, pretrained=True, num_classes=0, global_pool="avg", pretrained_cfg_overlay=overlay)
     preprocess = create_transform(**resolve_data_config({}, model=model))  # the model's own config, not its name's
-    return LoadedModel(name, model, preprocess, model.num_features)
+    return LoadedModel(name, model, preprocess, pooled_size(model))
 
 
 def _torchvision_resnet50() -> LoadedModel:

@@ -18,6 +18,7 @@ from PIL import Image
 
 import tutorial_collections as tutorials
 from helpers import app, config
+from helpers.catalog import model_id
 from helpers.collection import collection_model, count, require_collection
 from helpers.connection import connect
 from helpers.encoders import load_encoder
@@ -314,3 +315,12 @@ def test_a_tutorial_3_collection_is_searched_with_text_given_its_model(cli, made
     assert result.returncode == 0 and errors(result) == [], result.stderr
     assert {line.split()[-1] for line in result.stdout.splitlines()} <= set(paths)
     assert len(result.stdout.splitlines()) == 10
+
+
+def test_record_takes_openai_clips_own_name_for_clip(tmp_path):
+    from helpers.collection import create_quick
+    from helpers.existing import record_model
+
+    client = connect(str(tmp_path / "m.db"))
+    create_quick(client, "images", 512, recreate=True)
+    assert record_model(client, "images", "ViT-B/32") == model_id("clip") == collection_model(client, "images")

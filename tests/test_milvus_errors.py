@@ -187,7 +187,7 @@ def test_a_closed_port_is_a_collection_error_within_seconds():
     with pytest.raises(CollectionError) as raised:
         connect(f"http://127.0.0.1:{port}", token="", timeout=3)
     assert time.monotonic() - started < 8
-    assert f"server at http://127.0.0.1:{port} did not answer" in str(raised.value)
+    assert f"Milvus at http://127.0.0.1:{port} did not answer" in str(raised.value)
     assert config.URI_ENV in str(raised.value)
 
 
@@ -214,7 +214,7 @@ def test_the_cli_with_an_unreachable_milvus_uri_exits_2(cli):
     uri = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     line = one_error_line(cli("search", "--text", "a dog", env={config.URI_ENV: uri}))
-    assert f"server at {uri} did not answer" in line
+    assert f"Milvus at {uri} did not answer" in line
     assert time.monotonic() - started < 60
 
 

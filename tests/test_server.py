@@ -258,6 +258,6 @@ def test_nothing_listening_gives_collection_error_quickly():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     started = time.monotonic()
-    with pytest.raises(CollectionError, match=f"server at http://127.0.0.1:{port} did not answer"):
+    with pytest.raises(CollectionError, match=f"Milvus at http://127.0.0.1:{port} did not answer"):
         connection.connect(f"http://127.0.0.1:{port}", token="", timeout=5)
     assert time.monotonic() - started < 15
