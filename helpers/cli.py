@@ -82,14 +82,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     check_top_k(args.top_k, MILVUS_TOP_K_LIMIT, name="--top-k")
     if args.text is not None:
         require_text(args.text)
-    if args.image is not None:
-        load_rgb(args.image)
+    query = load_rgb(args.image) if args.image is not None else None  # decoded once, searched below
     searcher = Searcher(args.db, args.collection, token=args.token, precision=args.precision, model=args.model,
                         top_k_limit=MILVUS_TOP_K_LIMIT)
     if searcher.warning:
         print(searcher.warning, file=sys.stderr)
     found = searcher.search_text(args.text, args.top_k) if args.text is not None else \
-        searcher.search_image(args.image, args.top_k)
+        searcher.search_image(query, args.top_k)
     if args.json:
         print(json.dumps([{"path": hit["filepath"], "distance": hit["distance"]} for hit in found.hits]))
     else:

@@ -82,13 +82,12 @@ def record_model(client: MilvusClient, name: str, model: str) -> str:
     Returns what was recorded."""
     model = canonical(model)
     require_collection(client, name)
-    dim = fields_of(client, name).dim
-    if model in MODELS:
-        check_model_size(name, model, dim)
-    else:
-        from .models import timm_vector_size
+    size = MODELS.get(model)
+    if size is None:
+        from .models import timm_vector_size  # torch and timm: only for a name the catalog does not offer
 
-        check_model_size(name, model, dim, timm_vector_size(model))
+        size = timm_vector_size(model)
+    check_model_size(name, model, fields_of(client, name).dim, size)
     recorded = collection_model(client, name)
     if recorded not in (None, model_id(model)):
         raise CollectionError(f"Collection '{name}' already records model '{recorded}'. Its vectors came from that "
