@@ -18,7 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from helpers import app, config  # helpers before torch, see docs/benchmarks.md "faiss before torch"
+from helpers import config
+from helpers.tool import app  # helpers before torch, see docs/benchmarks.md "faiss before torch"
 from helpers.connection import connect
 from helpers.encoders import load_encoder
 

@@ -1,5 +1,5 @@
 """`python -m helpers`: the command-line interface."""
 
-from .cli import main
+from .tool.cli import main
 
 raise SystemExit(main())

@@ -6,6 +6,7 @@ with a sentence a person can act on, and the walk over a folder never hangs or s
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -116,3 +117,12 @@ def load_rgb(source: ImageSource) -> Image.Image:
         raise ImageError(f"{path}: not an image Pillow can read (wrong extension or not an image)") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{path}: cannot be decoded, the file is corrupt or truncated ({error})") from None
+
+
+def content_hash(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, in hex: what tells a changed file from a touched one when a folder is synced."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

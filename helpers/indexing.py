@@ -19,7 +19,7 @@ from pymilvus import MilvusClient
 from .collection import MODEL_PROPERTY, collection_model, create_quick, require_collection
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
 from .errors import CollectionError, InputError
-from .existing import Fields, fields_of
+from .tool.existing import Fields, fields_of
 from .images import IMAGE_EXTENSIONS, find_images
 from .inserting import check_lengths, insert, stored_paths
 from .results import PATH_FIELDS

@@ -14,7 +14,7 @@ from typing import Any
 from pymilvus import DataType, MilvusClient
 
 from .errors import CollectionError
-from .existing import fields_of
+from .tool.existing import fields_of
 from .results import PATH_FIELDS
 
 INSERT_BATCH = 512

@@ -1,4 +1,4 @@
-"""The demo app (helpers/app.py, its queries in helpers/searcher.py): the page in a real Chromium, the gradio_client endpoints, bad input, and what
+"""The demo app (helpers/tool/app.py, its queries in helpers/tool/searcher.py): the page in a real Chromium, the gradio_client endpoints, bad input, and what
 a share link could reach. Each app runs for real on 127.0.0.1 over the notebooks' collections, built from the
 offline samples in a Milvus Lite file, or on the session's Milvus server.
 """
@@ -19,11 +19,12 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 from playwright.sync_api import expect
 
-from helpers import app, config
+from helpers import config
+from helpers.tool import app
 from helpers.collection import CollectionError, create_quick
 from helpers.connection import connect, disconnect
 from helpers.encoders import load_encoder
-from helpers.searcher import Searcher
+from helpers.tool.searcher import Searcher
 
 import sample_collections as samples
 from conftest import HELPERS, IMAGENET_SAMPLE, PAINTINGS_SAMPLE, cli_environment

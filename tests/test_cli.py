@@ -140,7 +140,7 @@ def test_a_collection_built_offline_is_not_searched_with_real_weights(cli, index
 def test_evaluate_releases_its_milvus_lite_folder(monkeypatch, capsys):
     from milvus_lite.server_manager import server_manager_instance
 
-    from helpers import cli as command_line
+    from helpers.tool import cli as command_line
 
     before = set(server_manager_instance._servers)
     assert command_line.main(["evaluate", "--train", str(IMAGENET_SAMPLE / "train"),
@@ -150,7 +150,7 @@ def test_evaluate_releases_its_milvus_lite_folder(monkeypatch, capsys):
 
 
 def test_only_the_errors_helpers_raise_on_purpose_become_one_line(monkeypatch, capsys):
-    from helpers import cli as command_line
+    from helpers.tool import cli as command_line
     from helpers.errors import InputError
 
     def fails_with(error: Exception):

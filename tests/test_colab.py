@@ -16,7 +16,8 @@ import nbformat  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from helpers import config, extras  # noqa: E402
+from helpers import config
+from helpers.tool import extras  # noqa: E402
 from helpers.interactive import colab_upload, image_upload  # noqa: E402
 
 from test_interactive import upload_value  # noqa: E402

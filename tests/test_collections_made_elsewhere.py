@@ -17,12 +17,13 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 import tutorial_collections as tutorials
-from helpers import app, config
+from helpers import config
+from helpers.tool import app
 from helpers.catalog import model_id
 from helpers.collection import collection_model, count, require_collection
 from helpers.connection import connect
 from helpers.encoders import load_encoder
-from helpers.existing import fields_of
+from helpers.tool.existing import fields_of
 from helpers.indexing import REBUILD_OF, REBUILD_SUFFIX, index_folder
 from helpers.inserting import stored_paths
 from test_interrupted_indexing import Indexer, release
@@ -319,7 +320,7 @@ def test_a_tutorial_3_collection_is_searched_with_text_given_its_model(cli, made
 
 def test_record_takes_openai_clips_own_name_for_clip(tmp_path):
     from helpers.collection import create_quick
-    from helpers.existing import record_model
+    from helpers.tool.existing import record_model
 
     client = connect(str(tmp_path / "m.db"))
     create_quick(client, "images", 512, recreate=True)

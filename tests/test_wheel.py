@@ -41,11 +41,11 @@ def installed(wheel: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory
 
 def demo_page_messages(python: Path, folder: Path, env: dict, kernel_imports: str = "ipykernel") -> tuple[str, str]:
     """What `python -m helpers app` prints to stderr in a terminal, and the last line of the traceback of
-    `from helpers.app import launch` in a kernel (after `import kernel_imports`), run in `folder`."""
+    `from helpers.tool.app import launch` in a kernel (after `import kernel_imports`), run in `folder`."""
     terminal = subprocess.run([str(python), "-m", "helpers", "app", "--db", "photos.db"], cwd=folder, env=env,
                               capture_output=True, text=True, timeout=300)
     assert terminal.returncode == 2, terminal.stderr
-    in_a_kernel = subprocess.run([str(python), "-c", f"import {kernel_imports}\nfrom helpers.app import launch"],
+    in_a_kernel = subprocess.run([str(python), "-c", f"import {kernel_imports}\nfrom helpers.tool.app import launch"],
                                  cwd=folder, env=env, capture_output=True, text=True, timeout=300)
     return terminal.stderr, in_a_kernel.stderr.strip().splitlines()[-1]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import config
-from .encoders import Encoder
-from .errors import EXPECTED_ERRORS
+from .. import config
+from ..encoders import Encoder
+from ..errors import EXPECTED_ERRORS
 from .extras import require_gradio
-from .images import ImageError, load_rgb
+from ..images import ImageError, load_rgb
 from .searcher import ALL, PAGE_TOP_K_LIMIT, Results, Searcher
 
 require_gradio()  # a missing Gradio, or another major version, is one line naming the command that fixes it

@@ -11,22 +11,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import config
-from .catalog import DEFAULT_MODEL, MODELS, PRECISIONS
-from .errors import EXPECTED_ERRORS, InputError, milvus_says, require_text
+from .. import config
+from ..catalog import DEFAULT_MODEL, MODELS, PRECISIONS
+from ..errors import EXPECTED_ERRORS, InputError, milvus_says, require_text
 
 DEFAULT_COLLECTION = "images"
 
 
 def _client(args: argparse.Namespace):
-    from .connection import connect
+    from ..connection import connect
 
     return connect(args.db, args.token)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .existing import unit_length_warning
-    from .indexing import images_below, index_folder
+    from ..indexing import images_below, index_folder
 
     images_below(args.folder)  # an empty or wrong folder is reported before the model loads
     client = _client(args)
@@ -34,7 +34,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if client.has_collection(args.collection) and not args.recreate and (warning := unit_length_warning(
             client, args.collection, model)):
         print(warning, file=sys.stderr)
-    from .encoders import load_encoder  # imports torch: seconds
+    from ..encoders import load_encoder  # imports torch: seconds
 
     encoder = load_encoder(model, precision=args.precision)
     report = index_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
@@ -48,7 +48,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _index_model(client, args: argparse.Namespace) -> str:
     """The model `index` embeds with: --model, else the one the collection records (resnet34 for a new one);
     checked against an existing collection's vectors before the model loads."""
-    from .collection import collection_model
+    from ..collection import collection_model
     from .existing import check_model_size, fields_of, query_model
 
     if not client.has_collection(args.collection):
@@ -74,8 +74,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .collection import MILVUS_TOP_K_LIMIT, check_top_k
-    from .images import load_rgb
+    from ..collection import MILVUS_TOP_K_LIMIT, check_top_k
+    from ..images import load_rgb
     from .searcher import Searcher
 
     # Mistakes in the query are reported before the model loads, which takes seconds.
@@ -117,7 +117,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     try:
         from .app import launch
     except ImportError as error:
-        raise InputError(str(error)) from None  # the line helpers.extras writes: what is missing, and the fix
+        raise InputError(str(error)) from None  # the line helpers.tool.extras writes: what is missing, and the fix
 
     launch(args.db, args.collection, token=args.token, host=args.host, port=args.port, share=args.share,
            precision=args.precision, model=args.model, block=True)
@@ -125,8 +125,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .datasets import DATASETS, fetch_dataset
-    from .models import prefetch
+    from ..datasets import DATASETS, fetch_dataset
+    from ..models import prefetch
 
     known = list(DATASETS) + list(MODELS)
     names = known if args.names in ([], ["all"]) else args.names

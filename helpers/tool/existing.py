@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 from pymilvus import DataType, MilvusClient
 
-from . import config
-from .catalog import MODELS, canonical, model_id, models_of_size
-from .collection import MODEL_PROPERTY, collection_model, require_collection
-from .errors import CollectionError, rebuild_command
-from .results import PATH_FIELDS
+from .. import config
+from ..catalog import MODELS, canonical, model_id, models_of_size
+from ..collection import MODEL_PROPERTY, collection_model, require_collection
+from ..errors import CollectionError, rebuild_command
+from ..results import PATH_FIELDS
 
 UNIT_TOLERANCE = 0.01  # a stored vector whose length is further than this from 1 is not a unit vector
 SAMPLED_ROWS = 8
@@ -84,7 +84,7 @@ def record_model(client: MilvusClient, name: str, model: str) -> str:
     require_collection(client, name)
     size = MODELS.get(model)
     if size is None:
-        from .models import timm_vector_size  # torch and timm: only for a name the catalog does not offer
+        from ..models import timm_vector_size  # torch and timm: only for a name the catalog does not offer
 
         size = timm_vector_size(model)
     check_model_size(name, model, fields_of(client, name).dim, size)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 GRADIO_MAJOR = 6  # as the app extra in pyproject.toml: gradio>=6,<7
 SOURCE_URL = "git+https://github.com/image-search-milvus/image-search-milvus"  # the notebooks' install cell's
-CHECKOUT = Path(__file__).resolve().parent.parent  # the project's folder when `helpers` runs from a checkout
+CHECKOUT = Path(__file__).resolve().parents[2]  # the project's folder when `helpers` runs from a checkout
 
 
 def where() -> str:

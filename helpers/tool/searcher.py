@@ -18,16 +18,16 @@ import numpy as np
 from PIL import Image
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from .catalog import CLIP, model_id
-from .collection import check_top_k, collection_model, count, require_collection, search
-from .connection import connect
-from .errors import CollectionError, InputError, milvus_says, no_answer, require_text
+from ..catalog import CLIP, model_id
+from ..collection import check_top_k, collection_model, count, require_collection, search
+from ..connection import connect
+from ..errors import CollectionError, InputError, milvus_says, no_answer, require_text
 from .existing import query_model, unit_length_warning
-from .images import load_rgb
-from .results import PATH_FIELDS, hit_path, label_of
+from ..images import load_rgb
+from ..results import PATH_FIELDS, hit_path, label_of
 
 if TYPE_CHECKING:
-    from .encoders import Encoder
+    from ..encoders import Encoder
 
 PAGE_TOP_K_LIMIT = 100  # the most results the demo page (and its API) shows: a grid a person can read
 IVF_NPROBE = 128  # notebook 02's value; Milvus caps it at the index's nlist
@@ -102,7 +102,7 @@ class Searcher:
     @cached_property
     def encoder(self) -> Encoder:
         """The encoder of the collection's model, loaded on first use (it takes seconds)."""
-        from .encoders import load_encoder
+        from ..encoders import load_encoder
 
         return load_encoder(self.model, precision=self.precision)
 
