@@ -57,7 +57,8 @@ def _free_port() -> int:
 
 def build(uri: str, model: str) -> str:
     """Index the model's sample collection into the Lite file `uri` (closed afterwards); its name."""
-    from helpers.connection import connect, disconnect
+    from helpers.connection import disconnect
+    from helpers.tool.connecting import connect
     from helpers.encoders import load_encoder
 
     import sample_collections as samples

@@ -19,7 +19,8 @@ import helpers  # noqa: F401  (the package first, as everywhere in the suite)
 import numpy as np
 
 from helpers.collection import create_quick
-from helpers.connection import connect, disconnect
+from helpers.connection import disconnect
+from helpers.tool.connecting import connect
 from machine import cpu_name
 from milvus_server import start_server
 from report import table

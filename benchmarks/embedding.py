@@ -8,7 +8,7 @@ For each model, on the same images in one run:
                 CPU, as in the tutorial; with a GPU, (a-gpu) is the same loop with the model and each
                 image moved to the GPU, the stricter baseline.
   (b) pipeline  `Encoder.embed_images` (batches from a DataLoader: decoded between batches on a CPU,
-                by worker processes beside a GPU) plus `helpers.inserting.insert` in batches, timed
+                by worker processes beside a GPU) plus `helpers.indexing.insert` in batches, timed
                 from the call to the flushed insert.
   (c) ceiling   the bare model forward (inference mode, the encoder's autocast) on tensors decoded,
                 preprocessed and moved to the device beforehand: no decoding, no copies, no
@@ -228,9 +228,9 @@ def print_tables(results: list[ModelResult], args, device, paths_info: str) -> N
                "decode p50", "embed p50", "search p50", "client p50", "text q p50", "text q p95"]
     print(table(columns, [latency_row(r, gpu) for r in results]))
     print("All timed in turns, one of each per round. forward x1 = one bare single-image forward of the encoder's "
-          "model;\nimg q = Encoder.embed_image (decode, preprocess, forward) + helpers.collection.search; raw q = the "
+          "model;\nimg q = Encoder.embed_image (decode, preprocess, forward) + helpers.tool.searching.search; raw q = the "
           "same with\nMilvusClient.search instead; decode = load_rgb + the preprocessing; embed = "
-          "embed_image;\nsearch = helpers.collection.search; client = MilvusClient.search alone")
+          "embed_image;\nsearch = helpers.tool.searching.search; client = MilvusClient.search alone")
     if gpu:
         print(f"Targets on a GPU: b/a >= {GPU_TARGETS['b/a']:g} (autocast); "
               f"a-gpu = the tutorial loop with its model moved to the GPU (not in the tutorial).")
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("IMAGE_SEARCH_OFFLINE", "1")
     import torch
 
-    from helpers.connection import connect
+    from helpers.tool.connecting import connect
     from helpers.encoders import default_device
     from helpers.images import find_images
 

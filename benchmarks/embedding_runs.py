@@ -53,7 +53,7 @@ def run_tutorial(client, collection: str, dim: int, paths, forward, preprocess, 
 def run_pipeline(client, collection: str, encoder, paths, batch_size: int):
     """`embed_images` plus batched `insert`; returns (seconds, embeddings)."""
     from helpers.collection import create_quick
-    from helpers.inserting import insert
+    from helpers.indexing import insert
 
     create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name,
                  recreate=True)
@@ -140,7 +140,7 @@ def fill_collection(client, collection: str, encoder, embeddings, rows: int, see
     import numpy as np
 
     from helpers.collection import create_quick
-    from helpers.inserting import insert
+    from helpers.indexing import insert
 
     create_quick(client, collection, encoder.dim, metric="COSINE", vector_field="vector", model=encoder.name,
                  recreate=True)
@@ -169,7 +169,7 @@ def time_interleaved(runs: dict, count: int, warmup: int = 3) -> dict[str, list[
 
 def query_latency(encoder, client, collection: str, paths, tensor, count: int) -> dict[str, list[float]]:
     """Milliseconds of an image query and its parts (and, for CLIP, a text query) beside one bare forward."""
-    from helpers.collection import search
+    from helpers.tool.searching import search
     from helpers.images import load_rgb
 
     device = encoder.device

@@ -38,9 +38,10 @@ def child(order: str, model: str, queries: int) -> dict[str, float]:
     import torch
 
     from helpers.collection import create_quick
-    from helpers.connection import connect, disconnect
+    from helpers.connection import disconnect
+    from helpers.tool.connecting import connect
     from helpers.encoders import load_encoder
-    from helpers.inserting import insert
+    from helpers.indexing import insert
 
     encoder = load_encoder(model, device="cpu")
     image = torch.randn(1, 3, 224, 224).contiguous(memory_format=encoder.memory_format)

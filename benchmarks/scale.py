@@ -4,12 +4,12 @@
     .venv/bin/python benchmarks/scale.py --quick             # 1k and 10k rows only
     .venv/bin/python benchmarks/scale.py --sizes 10000 --dims 512 --backends server --indexes HNSW
 
-The data are seeded random unit vectors (and 100 more as queries), inserted through helpers.inserting.insert
+The data are seeded random unit vectors (and 100 more as queries), inserted through helpers.indexing.insert
 in batches and flushed; the collection has the explicit schema of the paintings notebook (L2 metric).
 "build s" is the time from the flush until the index is finished and the collection is loaded with it
 (rows go into a released collection). Latencies are of single-query searches, top 10, in one client:
 `p50`/`p95` with consistency_level="Bounded", which times the index; `Strong p50` with the collection's
-own level, Strong, which is what helpers.collection.search gets (on a server it waits for the next time
+own level, Strong, which is what helpers.tool.searching.search gets (on a server it waits for the next time
 tick, about 200 ms). recall@10 is against an exact numpy search.
 
 Uniform random vectors are the hardest case for approximate indexes: nearest neighbours are barely nearer
@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import collection, connection, inserting
+from helpers import collection, indexing
+from helpers.tool import connecting, searching
 from milvus_server import start_server  # also the tests' server
 from report import table
 
@@ -128,7 +129,7 @@ def run_one(client, backend: str, index: str, data: np.ndarray, queries: np.ndar
         for start in range(0, rows, INSERT_CHUNK):
             stop = min(rows, start + INSERT_CHUNK)
             chunk = [{"filepath": str(i), VECTOR_FIELD: data[i].tolist()} for i in range(start, stop)]
-            inserting.insert(client, name, chunk, flush=False)
+            indexing.insert(client, name, chunk, flush=False)
         client.flush(name)
         result.insert_s = time.perf_counter() - started
         result.insert_rate = rows / result.insert_s
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             stops.append(stop)
             print(f"Milvus server {uris['server']} started in {time.perf_counter() - t0:.1f} s", flush=True)
         for backend in backends:
-            clients[backend] = connection.connect(uris[backend], token="", timeout=30)
+            clients[backend] = connecting.connect(uris[backend], token="", timeout=30)
         print(results_table([]), flush=True)
         rng = np.random.default_rng(SEED)
         last: dict[tuple, Result] = {}

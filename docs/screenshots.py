@@ -20,7 +20,7 @@ from pathlib import Path
 
 from helpers import config
 from helpers.tool import app  # helpers before torch, see docs/benchmarks.md "faiss before torch"
-from helpers.connection import connect
+from helpers.tool.connecting import connect
 from helpers.encoders import load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def real_weights_figure(folder: Path) -> Path:
     from matplotlib import pyplot as plt
 
     import real_weights
-    from helpers.collection import search
+    from helpers.tool.searching import search
     from helpers.indexing import index_folder
     from helpers.plotting import plot_query_rows
 

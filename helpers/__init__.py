@@ -1,8 +1,28 @@
-"""Image search with Milvus: datasets, encoders, collections, plots and evaluation for the notebooks.
+"""Image search with Milvus: the helpers the notebooks call. Each module is a page to read top to bottom.
 
-Each module is imported where it is used. One library is loaded here, before anything else: faiss, which
-Milvus Lite runs in this process. Loaded before torch it keeps an OpenMP runtime of its own; loaded after,
-it shares torch's, and once a collection is indexed a query's forward on a CPU is slower (docs/benchmarks.md, "faiss before torch").
+What the notebooks use, module by module (01 reverse image search, 02 paintings, 03 text to image):
+
+    config       milvus_uri, milvus_token, announce_offline (all); in_colab (01)
+    datasets     fetch_dataset (all)
+    images       labelled_images (all); find_images (02, 03)
+    encoders     default_device, load_encoder and its Encoder's embed_images, embed_image (all); embed_text(s) (03)
+    connection   connection_options (all); disconnect, to free a Lite file for another process
+    collection   create_quick (01, 03); create_with_schema (02)
+    indexing     index_folder (01)
+    evaluate     evaluate (01); score_hits (02, 03); ivf_nlist, nprobe_steps, index_recall (02);
+                 zero_shot_accuracy (03)
+    plotting     show_results (01, 03); plot_embedding_map (01); plot_query_rows, plot_recall_and_time (02);
+                 show_text_results (03)
+    interactive  image_upload, colab_upload (01); text_search_box (03)
+    results      label_of (02), and what plotting reads of a search hit
+
+Below them: `models` and `standins` load the weights, `catalog` names the models, `download` fetches files,
+`errors` holds the errors raised on purpose. The command line and the demo page live in `helpers.tool`, which
+no module here imports.
+
+Import order: faiss, which Milvus Lite runs in this process, is loaded here, before anything else. Loaded before
+torch it keeps an OpenMP runtime of its own; loaded after, it shares torch's, and once a collection is indexed a
+query's forward on a CPU is slower (docs/benchmarks.md, "faiss before torch").
 """
 
 import importlib.util

@@ -12,7 +12,9 @@ CLIP_MODEL = "ViT-B/32"  # openai-clip's name for the same model
 TORCHVISION_RESNET50 = "resnet50"  # torchvision's ResNet-50 (notebook 02), not timm's model of that name
 DEFAULT_MODEL = "resnet34"  # timm's, notebook 01's
 MODELS = {DEFAULT_MODEL: 512, TORCHVISION_RESNET50: 2048, CLIP: 512}  # name -> vector size; any timm name works too
-PRECISIONS = ("float32", "bfloat16", "float16")  # torch dtype names; helpers.encoders maps them to dtypes
+DEFAULT_BATCH_SIZE = 64  # images per forward pass
+PRECISIONS = ("float32", "bfloat16", "float16")  # torch dtype names, what an encoder may compute in
+STANDIN_SUFFIX = " (offline stand-in)"  # appended to the model a collection records when built offline
 
 
 def canonical(name: str) -> str:
@@ -23,9 +25,4 @@ def canonical(name: str) -> str:
 def model_id(name: str) -> str:
     """What a collection records for vectors of model `name`; offline stand-in weights are marked, so queries
     cannot mix the two."""
-    return f"{name}{config.STANDIN_SUFFIX}" if config.is_offline() else name
-
-
-def models_of_size(dim: int) -> list[str]:
-    """The offered models whose vectors have `dim` values."""
-    return [name for name, size in MODELS.items() if size == dim]
+    return f"{name}{STANDIN_SUFFIX}" if config.is_offline() else name

@@ -1,4 +1,4 @@
-"""Milvus collections for image vectors: create them both ways the tutorials do, and search them.
+"""Milvus collections for image vectors: create them both ways the tutorials do, and read what they hold.
 
 The same calls work on Milvus Lite (a local folder), a Milvus server and Zilliz Cloud. Collections are
 created with Session consistency: the client that inserted rows sees them in its next search, also on a
@@ -9,70 +9,17 @@ their vectors, so a later search cannot mix models.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from pymilvus import DataType, MilvusClient, MilvusException
+from pymilvus import DataType, MilvusClient
 
-from .errors import CollectionError, InputError, rebuild_command
+from .errors import CollectionError, rebuild_command
 from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
-MILVUS_TOP_K_LIMIT = 16384  # the most hits Milvus returns for one query
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """What a search needs to know of a collection: its vector sizes, which path fields it can return, and the
-    model that built it."""
-
-    dims: dict[str, int]
-    fields: frozenset[str]
-    dynamic: bool
-    model: str | None
-
-
-def _describe(client: MilvusClient, name: str) -> _Layout:
-    """The layout of an existing collection, as Milvus describes it now (one call)."""
-    info = client.describe_collection(name)
-    return _Layout(
-        dims={f["name"]: int(f["params"]["dim"]) for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR},
-        fields=frozenset(f["name"] for f in info["fields"]),
-        dynamic=bool(info.get("enable_dynamic_field")),
-        model=info.get("properties", {}).get(MODEL_PROPERTY),
-    )
-
-
-def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
-    """Raise if the existing collection holds vectors of another size or from another model."""
-    layout = _describe(client, name)
-    held = next(iter(layout.dims.values()), None)
-    built_by = layout.model
-    if held is not None and held != dim or (model and built_by and built_by != model):
-        raise CollectionError(
-            f"Collection '{name}' holds {held}-d vectors from model '{built_by or 'unknown'}', but "
-            f"'{model or 'this model'}' makes {dim}-d vectors. Use another collection name, or replace its rows: "
-            f"{rebuild_command(name)}; in Python, index_folder(..., recreate=True)."
-        )
-
-
-def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recreate: bool) -> bool:
-    """Drop the collection when asked to; return True when a usable one already exists."""
-    _forget(client, name)
-    if not client.has_collection(name):
-        return False
-    if recreate:
-        client.drop_collection(name)
-        return False
-    _check_existing(client, name, dim, model)
-    client.load_collection(name)
-    return True
-
-
-def _properties(model: str | None) -> dict:
-    return {MODEL_PROPERTY: model} if model else {}
+ITERATOR_BATCH = 1000  # rows per `query_iterator` batch
 
 
 def create_quick(client: MilvusClient, name: str, dim: int, *, metric: str = "COSINE", vector_field: str = "vector",
@@ -117,91 +64,97 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
 
 def collection_model(client: MilvusClient, name: str) -> str | None:
     """The model recorded when the collection was created, or None if it was made elsewhere."""
-    return _describe(client, name).model
+    return layout(client, name).model
 
 
-def require_collection(client: MilvusClient, name: str, uri: str | None = None) -> None:
-    """Raise a clear error when the collection does not exist (its advice names `uri`, the database the
-    caller opened, when given); load it for search if it does."""
+def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
+    """Raise if the existing collection holds vectors of another size or from another model."""
+    found = layout(client, name)
+    held, built_by = found.dim, found.model
+    if held is not None and held != dim or (model and built_by and built_by != model):
+        raise CollectionError(
+            f"Collection '{name}' holds {held}-d vectors from model '{built_by or 'unknown'}', but "
+            f"'{model or 'this model'}' makes {dim}-d vectors. Use another collection name, or replace its rows: "
+            f"{rebuild_command(name)}; in Python, helpers.tool.rebuild.index_or_rebuild(..., recreate=True)."
+        )
+
+
+def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recreate: bool) -> bool:
+    """Drop the collection when asked to; return True when a usable one already exists."""
     if not client.has_collection(name):
-        existing = ", ".join(client.list_collections()) or "none"
-        where = f" --db {uri}" if uri else ""
-        raise CollectionError(
-            f"No collection named '{name}' (existing: {existing}). Index a folder first, e.g. "
-            f"`python -m helpers index FOLDER{where} --collection {name}`."
-        )
+        return False
+    if recreate:
+        client.drop_collection(name)
+        return False
+    _check_existing(client, name, dim, model)
     client.load_collection(name)
+    return True
 
 
-def count(client: MilvusClient, name: str) -> int:
-    """Number of rows in the collection (exact, also right after another process inserted rows on a server)."""
-    require_collection(client, name)
-    return int(client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"])
+def _properties(model: str | None) -> dict:
+    return {MODEL_PROPERTY: model} if model else {}
 
 
-# Layouts of loaded collections, per client: a query then costs one call, not four. An entry is dropped
-# when the collection is created or dropped through this module, and whenever a search with it fails.
-_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+@dataclass(frozen=True)
+class Layout:
+    """A collection as Milvus describes it: its fields, their vector sizes and text limits, whether rows may
+    carry fields the schema lacks (dynamic), and the model that built it."""
+
+    names: frozenset[str]
+    dims: dict[str, int]  # vector field -> size
+    max_lengths: dict[str, int]  # VARCHAR field -> its limit in UTF-8 bytes
+    required: tuple[str, ...]  # fields every row must fill (not an auto id, not nullable, no default)
+    primary: str
+    dynamic: bool
+    model: str | None
+
+    @property
+    def vector(self) -> str | None:
+        """The first vector field, the one image search writes and searches."""
+        return next(iter(self.dims), None)
+
+    @property
+    def dim(self) -> int | None:
+        return next(iter(self.dims.values()), None)
+
+    @property
+    def path_fields(self) -> list[str]:
+        """The fields of `PATH_FIELDS` a row can hold: the schema's, or both when rows are dynamic."""
+        return [field for field in PATH_FIELDS if field in self.names or self.dynamic]
+
+    @property
+    def path(self) -> str | None:
+        """The schema field that holds image paths (`filepath` or `filename`), None if the schema has none."""
+        return next((field for field in PATH_FIELDS if field in self.names), None)
 
 
-def _forget(client: MilvusClient, name: str) -> None:
-    _layouts.get(client, {}).pop(name, None)
-
-
-def _layout(client: MilvusClient, name: str) -> _Layout:
-    """The collection's layout, after checking that it exists and loading it (three calls); remembered."""
-    require_collection(client, name)
-    layout = _layouts.setdefault(client, {})[name] = _describe(client, name)
-    return layout
-
-
-def check_top_k(top_k: object, limit: int = MILVUS_TOP_K_LIMIT, name: str = "top_k") -> None:
-    """Refuse a number of results that is not a whole number from 1 to `limit` (`name` is what the caller calls it)."""
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, float)) or top_k != int(top_k) \
-            or not 1 <= top_k <= limit:
-        raise InputError(f"{name} must be between 1 and {limit}, got {top_k}.")
-
-
-def search(client: MilvusClient, name: str, vectors: np.ndarray | Sequence[float], top_k: int = 10, *,
-           filter: str = "", output_fields: Iterable[str] = PATH_FIELDS, search_params: dict | None = None,
-           anns_field: str | None = None, consistency_level: str | None = None) -> list[dict] | list[list[dict]]:
-    """`client.search` for the CLI and the demo app: one vector gives its hits, a batch one list per vector.
-
-    Hits are pymilvus's own (`id`, `distance`, `entity`), best first; fewer than `top_k` when the collection
-    or the filter has fewer rows. It checks the vector's size against the collection first. `consistency_level`
-    "Strong" also sees rows that another process inserted a moment ago (on a server it waits for them).
-    """
-    check_top_k(top_k)
-    data = np.asarray(vectors, dtype=np.float32)
-    single = data.ndim == 1
-    queries = data[None, :] if single else data
-    arguments = (queries, top_k, filter, output_fields, search_params, anns_field, consistency_level)
-    results = None
-    if (known := _layouts.get(client, {}).get(name)) is not None:
-        try:
-            results = _search(client, name, known, *arguments)
-        except (MilvusException, CollectionError):
-            _forget(client, name)  # dropped, recreated or released since: look again, then say what is wrong
-    if results is None:
-        results = _search(client, name, _layout(client, name), *arguments)
-    hits = [list(found) for found in results]
-    hits += [[] for _ in range(len(queries) - len(hits))]  # a server answers an empty collection with no lists
-    return hits[0] if single else hits
-
-
-def _search(client: MilvusClient, name: str, layout: _Layout, queries: np.ndarray, top_k: int, filter: str,
-            output_fields: Iterable[str], search_params: dict | None, anns_field: str | None,
-            consistency_level: str | None) -> list:
-    dim = layout.dims.get(anns_field) if anns_field else next(iter(layout.dims.values()), None)
-    if dim is not None and queries.shape[-1] != dim:
-        raise CollectionError(
-            f"Collection '{name}' holds {dim}-d vectors{f' from model {layout.model!r}' if layout.model else ''}, "
-            f"but the query vector has {queries.shape[-1]} values. Embed the query with the model that built the "
-            "collection, or rebuild the collection with this one."
-        )
-    wanted = [f for f in output_fields if f in layout.fields or layout.dynamic or f not in PATH_FIELDS]
-    return client.search(
-        name, data=list(queries), limit=top_k, filter=filter, output_fields=wanted,
-        search_params=search_params or {}, anns_field=anns_field,
-        **({"consistency_level": consistency_level} if consistency_level else {}),
+def layout(client: MilvusClient, name: str) -> Layout:
+    """The layout of existing collection `name` (one `describe_collection` call); raises pymilvus's
+    `MilvusException` if there is no such collection."""
+    info = client.describe_collection(name)
+    fields = info["fields"]
+    return Layout(
+        names=frozenset(f["name"] for f in fields),
+        dims={f["name"]: int(f["params"]["dim"]) for f in fields if f["type"] == DataType.FLOAT_VECTOR},
+        max_lengths={f["name"]: int(f["params"]["max_length"]) for f in fields if f["type"] == DataType.VARCHAR},
+        required=tuple(f["name"] for f in fields if f["type"] != DataType.FLOAT_VECTOR
+                       and not (f.get("is_primary") and f.get("auto_id"))
+                       and not f.get("nullable") and f.get("default_value") is None),
+        primary=next(f["name"] for f in fields if f.get("is_primary")),
+        dynamic=bool(info.get("enable_dynamic_field")),
+        model=info.get("properties", {}).get(MODEL_PROPERTY),
     )
+
+
+def rows(client: MilvusClient, name: str, fields: Sequence[str], batch_size: int = ITERATOR_BATCH) -> Iterator[dict]:
+    """Every row of collection `name` with `fields`, read in batches with `client.query_iterator`; Strong
+    consistency, so rows another process inserted a moment ago count too."""
+    # Lite has no server timestamp for the iterator and says so at WARNING level; the fallback is right.
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+    iterator = client.query_iterator(name, batch_size=batch_size, filter="", output_fields=list(fields),
+                                     consistency_level="Strong")
+    try:
+        while batch := iterator.next():
+            yield from batch
+    finally:
+        iterator.close()

@@ -20,7 +20,6 @@ DEFAULT_URI = "./milvus.db"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"  # offline sample images, shipped inside the package
 
 MAX_UPLOAD_MB = 10  # the largest query file the upload widgets and the demo page take
-STANDIN_SUFFIX = " (offline stand-in)"  # appended to the model a collection records when built offline
 OFFLINE_NOTICE = (
     f"{OFFLINE_ENV}=1: offline mode, sample images and random stand-in weights; "
     "search results are not meaningful."

@@ -21,20 +21,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from . import catalog, config
-from .catalog import CLIP, DEFAULT_MODEL, TORCHVISION_RESNET50, model_id
+from . import config
+from .catalog import CLIP, DEFAULT_BATCH_SIZE, DEFAULT_MODEL, PRECISIONS, model_id
 from .errors import EMPTY_TEXT, InputError, require_text
 from .images import ImageError, ImageSource, load_rgb
 from .models import LoadedModel, load_model
 
-__all__ = ["CLIP", "DEFAULT_BATCH_SIZE", "PRECISIONS", "TORCHVISION_RESNET50", "Embeddings", "Encoder",
-           "default_device", "load_encoder", "resolve_precision"]
-
-DEFAULT_BATCH_SIZE = 64
 CLIP_CONTEXT_LENGTH = 77
-# What the models compute in (torch.autocast), by the names `catalog.PRECISIONS` offers; None: as the weights
-# are, float32.
-PRECISIONS = {name: None if name == "float32" else getattr(torch, name) for name in catalog.PRECISIONS}
 
 
 @dataclass
@@ -156,12 +149,13 @@ class Encoder:
 
     @property
     def precision(self) -> str:
-        """What the model computes in, a name in `PRECISIONS`; fixed when the encoder loads."""
+        """What the model computes in, a name in `catalog.PRECISIONS`; fixed when the encoder loads."""
         return self._precision
 
     def _autocast(self) -> AbstractContextManager:
-        dtype = PRECISIONS[self.precision]
-        return nullcontext() if dtype is None else torch.autocast(self.device.type, dtype=dtype)
+        if self.precision == "float32":  # as the weights are
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=getattr(torch, self.precision))
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """Unit vectors for a batch of preprocessed images; on a CPU `cpu_batch()` images at a time."""
@@ -243,7 +237,7 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str | torch.device | None =
                  precision: str | None = None) -> Encoder:
     """Load an encoder by name: 'resnet50' (torchvision), 'clip' (ViT-B/32), or any timm model name.
 
-    `precision` (see `PRECISIONS`) defaults to float16 on a GPU and float32 on a CPU; 'bfloat16' is much
+    `precision` (see `catalog.PRECISIONS`) defaults to float16 on a GPU and float32 on a CPU; 'bfloat16' is much
     faster on CPUs with AMX (Intel Xeon of the 4th generation and later) and slower on CPUs without it.
     """
     device = torch.device(device) if device is not None else default_device()

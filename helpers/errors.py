@@ -38,8 +38,3 @@ def rebuild_command(collection: str, model: str | None = None) -> str:
 def milvus_says(error) -> str:
     """How a refused Milvus request (`pymilvus.MilvusException`) is told to a person, in one line."""
     return f"Milvus says {error.message} (code {error.code})"
-
-
-def no_answer(uri: str, seconds: float, error) -> str:
-    """The start of the sentence for a Milvus server that did not answer (`error`, a `MilvusException`) in time."""
-    return f"Milvus at {uri} did not answer within {seconds:g} s ({error.message})"

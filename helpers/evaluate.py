@@ -1,13 +1,17 @@
-"""Retrieval quality over a test folder whose ground truth is the class folder of each image.
+"""Retrieval quality over a test folder whose ground truth is the class folder of each image, and how
+approximate an index is.
 
-Every test image is a query; a hit is relevant when it comes from the query's class folder.
+Every test image is a query; a hit is relevant when it comes from the query's class folder (`results.label_of`).
 AP@k here is the standard one: it divides by min(relevant images, k), not by the hits found.
 `score_hits` scores hits already found with the same definitions (paintings by painter, texts of class
-names), and `zero_shot_accuracy` classifies images by their nearest class text.
+names), and `zero_shot_accuracy` classifies images by their nearest class text. An approximate index (IVF_FLAT,
+HNSW) answers faster by comparing the query with part of the collection; its recall@k (`index_recall`) is the
+share of the exact top k (a `FLAT` search of the same rows) that it also returns.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -17,11 +21,28 @@ from pathlib import Path
 import numpy as np
 from pymilvus import MilvusClient
 
-from .collection import search
+from .collection import layout
 from .encoders import Encoder
 from .errors import InputError
 from .images import labelled_images
 from .results import hit_label
+
+ROWS_PER_LIST = 4  # the fewest vectors per IVF list, on average, that k-means is given here
+
+
+def evaluate(client: MilvusClient, name: str, encoder: Encoder, train_dir: str | os.PathLike,
+             test_dir: str | os.PathLike, k: int = 10, search_params: dict | None = None) -> Evaluation:
+    """Search the collection (built from `train_dir`) with every image of `test_dir` and score the top k.
+    Raises `InputError` when `test_dir` has no image in a class folder, and what `client.search` raises."""
+    gallery = Counter(label for _, label in labelled_images(train_dir))
+    tests = labelled_images(test_dir)
+    if not tests:
+        raise InputError(f"No test images in class folders below {test_dir}: expected {test_dir}/<class>/<image>.")
+    embeddings = encoder.embed_images([path for path, _ in tests])
+    labels = dict(tests)
+    results = client.search(name, data=list(embeddings.vectors), limit=k, search_params=search_params or {},
+                            output_fields=layout(client, name).path_fields)
+    return score_hits(embeddings.sources, [labels[path] for path in embeddings.sources], results, gallery, k)
 
 
 def _relevance(labels: Sequence[str], relevant: str, k: int) -> np.ndarray:
@@ -136,14 +157,33 @@ def zero_shot_accuracy(image_vectors: np.ndarray, image_labels: Sequence[str], t
     return float(np.mean(predicted == np.asarray(image_labels)))
 
 
-def evaluate(client: MilvusClient, name: str, encoder: Encoder, train_dir: str | os.PathLike,
-             test_dir: str | os.PathLike, k: int = 10, search_params: dict | None = None) -> Evaluation:
-    """Search the collection (built from `train_dir`) with every image of `test_dir` and score the top k."""
-    gallery = Counter(label for _, label in labelled_images(train_dir))
-    tests = labelled_images(test_dir)
-    if not tests:
-        raise InputError(f"No test images in class folders below {test_dir}: expected {test_dir}/<class>/<image>.")
-    embeddings = encoder.embed_images([path for path, _ in tests])
-    labels = dict(tests)
-    results = search(client, name, embeddings.vectors, top_k=k, search_params=search_params)
-    return score_hits(embeddings.sources, [labels[path] for path in embeddings.sources], results, gallery, k)
+# How approximate an index is: its hits against an exact search's (`FLAT`), and the IVF parameters worth trying.
+
+def ivf_nlist(rows: int) -> int:
+    """The usual first `nlist` for IVF indexes, about 4 x sqrt(rows), with at least `ROWS_PER_LIST` vectors a
+    list on average (tiny collections, such as the offline samples, would otherwise get a list per vector)."""
+    if rows < 1:
+        raise InputError(f"An IVF index needs vectors to cluster, got {rows} rows.")
+    return max(1, min(round(4 * math.sqrt(rows)), rows // ROWS_PER_LIST))
+
+
+def nprobe_steps(nlist: int) -> list[int]:
+    """`nprobe` values from 1 to `nlist`, doubling: 1, 2, 4, ... and `nlist` itself (an exhaustive search)."""
+    if nlist < 1:
+        raise InputError(f"nlist must be at least 1, got {nlist}.")
+    return sorted({2 ** power for power in range(nlist.bit_length()) if 2 ** power <= nlist} | {nlist})
+
+
+def _ids(hits: Sequence[dict], k: int) -> set:
+    return {hit["id"] for hit in hits[:k]}
+
+
+def index_recall(approximate: Sequence[Sequence[dict]], exact: Sequence[Sequence[dict]], k: int) -> float:
+    """Mean recall@k of an approximate search against the exact one: per query, the share of the exact top k
+    (by row id) among the approximate top k. Both are what `client.search` returns for the same queries."""
+    if len(approximate) != len(exact) or not len(exact):
+        raise InputError(f"{len(approximate)} approximate and {len(exact)} exact result lists: search the same "
+                         "queries both ways.")
+    recalls = [len(_ids(found, k) & _ids(truth, k)) / len(_ids(truth, k)) if truth else 1.0
+               for found, truth in zip(approximate, exact)]
+    return float(np.mean(recalls))

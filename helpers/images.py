@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
+from .results import label_of
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"})
 
@@ -54,9 +55,11 @@ def find_images(folder: str | os.PathLike) -> list[Path]:
 
 
 def labelled_images(folder: str | os.PathLike) -> list[tuple[Path, str]]:
-    """Images below `folder` with their label: the name of the class folder directly under `folder`."""
+    """Images in class folders below `folder`, with their label (`results.label_of`: the folder an image is in,
+    so `cats/indoor/1.jpg` is labelled `indoor`); images directly in `folder` have no class and are left out.
+    Raises `InputError` if `folder` is not a folder."""
     folder = Path(folder)
-    return [(path, path.relative_to(folder).parts[0]) for path in find_images(folder) if path.parent != folder]
+    return [(path, label_of(path)) for path in find_images(folder) if path.parent != folder]
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:

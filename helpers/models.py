@@ -73,15 +73,6 @@ def pooled_size(model: torch.nn.Module) -> int:
     return getattr(model, "head_hidden_size", None) or model.num_features
 
 
-def timm_vector_size(name: str) -> int:
-    """How many values the vectors of timm model `name` have, learned by building it without its weights (an
-    unknown name raises `InputError`)."""
-    import timm
-
-    check_model_name(name)
-    return pooled_size(timm.create_model(name, pretrained=False, num_classes=0, global_pool="avg"))
-
-
 def _timm(name: str) -> LoadedModel:
     """A timm model without its classifier (global average pool), with timm's preprocessing for that model."""
     import timm
@@ -134,34 +125,10 @@ def clip_source() -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Downloading ahead of time, and failed downloads.
+# Where the weights come from, and failed downloads.
 
-def prefetch(model: str) -> Path:
-    """Download (or, offline, create) a model's weights into its library's cache; return the file or folder."""
-    if config.is_offline():
-        if model == TORCHVISION_RESNET50:
-            return standins.resnet50_checkpoint()
-        return standins.clip_archive() if model == CLIP else standins.timm_checkpoint(model)
-    url, cache = _source_and_cache(model)
-    with library_warnings_hidden(), downloading(model):
-        if model == TORCHVISION_RESNET50:
-            resnet50_state_dict()
-        elif model == CLIP:
-            import clip
-
-            clip.load(CLIP_MODEL, device="cpu")
-        else:
-            import huggingface_hub
-            import timm
-
-            timm.create_model(model, pretrained=True)
-            return Path(huggingface_hub.snapshot_download(url.removeprefix("https://huggingface.co/"),
-                                                          local_files_only=True))
-    return cache / Path(url).name
-
-
-def _source_and_cache(model: str) -> tuple[str, Path]:
-    """Where a model's real weights come from and the library cache they are stored in."""
+def weights_source(model: str) -> tuple[str, Path]:
+    """Where a model's real weights come from (a URL) and the library cache they are stored in."""
     if model == TORCHVISION_RESNET50:
         from torchvision.models import ResNet50_Weights
 
@@ -185,7 +152,7 @@ def downloading(model: str) -> Iterator[None]:
     except OSError as error:
         if config.is_offline():
             raise
-        url, cache = _source_and_cache(model)
+        url, cache = weights_source(model)
         raise DownloadError(
             f"Could not download the {model} weights from {url} into {cache} ({type(error).__name__}: {error}). "
             f"Check the network, or set {config.OFFLINE_ENV}=1 to run the suite on stand-in weights."

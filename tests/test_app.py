@@ -22,7 +22,8 @@ from playwright.sync_api import expect
 from helpers import config
 from helpers.tool import app
 from helpers.collection import CollectionError, create_quick
-from helpers.connection import connect, disconnect
+from helpers.connection import disconnect
+from helpers.tool.connecting import connect
 from helpers.encoders import load_encoder
 from helpers.tool.searcher import Searcher
 

@@ -20,12 +20,14 @@ import tutorial_collections as tutorials
 from helpers import config
 from helpers.tool import app
 from helpers.catalog import model_id
-from helpers.collection import collection_model, count, require_collection
-from helpers.connection import connect
+from helpers.collection import collection_model
+from helpers.tool.searching import count, require_collection
+from helpers.tool.connecting import connect
 from helpers.encoders import load_encoder
 from helpers.tool.existing import fields_of
-from helpers.indexing import REBUILD_OF, REBUILD_SUFFIX, index_folder
-from helpers.inserting import stored_paths
+from helpers.indexing import index_folder
+from helpers.tool.rebuild import REBUILD_OF, REBUILD_SUFFIX, index_or_rebuild
+from helpers.indexing import stored_paths
 from test_interrupted_indexing import Indexer, release
 
 NO_PROXY = {"http": None, "https": None}
@@ -154,7 +156,7 @@ def test_index_into_a_schema_it_cannot_fill_is_refused_before_embedding(tmp_path
     client.create_collection("paintings", schema=schema, index_params=index)
     for recreate in (False, True):
         with pytest.raises(Exception, match="needs field\\(s\\) painter in every row.*Nothing was written"):
-            index_folder(client, "paintings", resnet34, train_copy, progress=False, recreate=recreate)
+            index_or_rebuild(client, "paintings", resnet34, train_copy, progress=False, recreate=recreate)
     assert count(client, "paintings") == 0
 
 
@@ -230,7 +232,7 @@ def test_the_index_into_a_collection_of_another_users_rebuild_name_is_refused(tm
     create_quick(client, "images", 2048, model="resnet50", recreate=True)
     create_quick(client, "images" + REBUILD_SUFFIX, 512, recreate=True)  # somebody's own collection
     with pytest.raises(Exception, match="a collection of that name exists already. Nothing was changed"):
-        index_folder(client, "images", resnet34, train_copy, progress=False, recreate=True)
+        index_or_rebuild(client, "images", resnet34, train_copy, progress=False, recreate=True)
     assert sorted(client.list_collections()) == ["images", "images" + REBUILD_SUFFIX]
 
 

@@ -217,7 +217,7 @@ def test_a_precision_the_device_cannot_run_is_refused_before_anything_loads(prec
 
 def test_a_timm_model_with_a_head_layer_gives_vectors_of_the_size_it_reports():
     """MobileNetV3's 960 pooled features go through a 1280-wide head layer, which `num_classes=0` keeps."""
-    from helpers.models import timm_vector_size
+    from helpers.tool.existing import timm_vector_size
 
     encoder = load_encoder("mobilenetv3_large_100", device="cpu")
     vector = encoder.embed_image(GALLERY[0])

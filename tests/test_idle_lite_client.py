@@ -8,8 +8,9 @@ import sys
 
 IDLE_CLIENT = """
 import sys, time
-from helpers.collection import create_quick, search
-from helpers.connection import connect
+from helpers.collection import create_quick
+from helpers.tool.searching import search
+from helpers.tool.connecting import connect
 client = connect(sys.argv[1])
 create_quick(client, "c", 2, model="test-model", recreate=True)
 client.insert("c", [{"vector": [1.0, 0.0], "filename": "img/0.jpg"}])

@@ -21,9 +21,10 @@ import pytest
 from PIL import Image
 
 from helpers import config
-from helpers.collection import CollectionError, count, create_with_schema, search
-from helpers.connection import connect
-from helpers.inserting import stored_paths
+from helpers.collection import CollectionError, create_with_schema
+from helpers.tool.searching import count, search
+from helpers.tool.connecting import connect
+from helpers.indexing import stored_paths
 from helpers.errors import InputError
 from helpers.images import ImageError, find_images, load_rgb
 from helpers.indexing import index_folder
@@ -520,3 +521,17 @@ def test_multibyte_characters_count_as_bytes_against_the_limit(tmp_path, resnet3
     with pytest.raises(CollectionError, match="max_length=200"):
         index_folder(client, "c", resnet34, folder, vector_field="image_embedding", progress=False)
     assert count(client, "c") == 0
+
+
+def test_an_images_class_is_the_folder_it_is_in_also_when_folders_nest(tmp_path):
+    """One class-label rule (results.label_of), for the gallery a folder holds and for a hit's stored path."""
+    from helpers.images import labelled_images
+    from helpers.results import hit_label, label_of
+
+    for relative in ("cats/1.png", "cats/indoor/2.png", "cats/indoor/deeper/3.png", "loose.png"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(tmp_path / relative)
+    labelled = {str(path.relative_to(tmp_path)): label for path, label in labelled_images(tmp_path)}
+    assert labelled == {"cats/1.png": "cats", "cats/indoor/2.png": "indoor", "cats/indoor/deeper/3.png": "deeper"}
+    assert all(label_of(tmp_path / path) == label for path, label in labelled.items())  # loose.png has no class
+    assert hit_label({"entity": {"filepath": str(tmp_path / "cats/indoor/2.png")}}) == "indoor"

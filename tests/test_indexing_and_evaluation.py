@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.collection import CollectionError, collection_model, count, create_quick, create_with_schema, search
-from helpers.connection import connect
-from helpers.inserting import stored_paths
+from helpers.collection import CollectionError, collection_model, create_quick, create_with_schema
+from helpers.tool.searching import count, search
+from helpers.tool.connecting import connect
+from helpers.indexing import stored_paths
+from helpers.tool.rebuild import index_or_rebuild
 from helpers.evaluate import average_precision_at_k, evaluate, precision_at_k, recall_at_k
 from helpers.images import find_images
 from helpers.indexing import index_folder
@@ -89,7 +91,7 @@ def test_recreating_by_index_folder_keeps_an_explicit_schema_and_its_index(tmp_p
     create_with_schema(client, "paintings", resnet34.dim, path_max_length=200, text_fields={"painter": 64},
                        index_type="IVF_FLAT", metric="L2", index_params={"nlist": 4}, model="clip", recreate=True)
     for _ in range(2):  # first over another model's (empty) collection, then over its own rows
-        report = index_folder(client, "paintings", resnet34, small_train_copy, vector_field="image_embedding",
+        report = index_or_rebuild(client, "paintings", resnet34, small_train_copy, vector_field="image_embedding",
                               extra_fields=lambda path: {"painter": "p"}, progress=False, recreate=True)
         assert report.indexed == 16 and report.already_indexed == 0
     assert count(client, "paintings") == 16
@@ -105,7 +107,7 @@ def test_recreating_by_index_folder_keeps_an_explicit_schema_and_its_index(tmp_p
 def test_recreating_a_quick_collection_for_another_size_builds_it_anew(tmp_path, resnet34, small_train_copy):
     client = connect(str(tmp_path / "m.db"))
     create_quick(client, "images", 2048, model="resnet50", recreate=True)
-    report = index_folder(client, "images", resnet34, small_train_copy, progress=False, recreate=True)
+    report = index_or_rebuild(client, "images", resnet34, small_train_copy, progress=False, recreate=True)
     assert report.indexed == 16 and collection_model(client, "images") == resnet34.model_id
 
 
@@ -113,5 +115,49 @@ def test_recreating_an_explicit_schema_for_another_size_is_refused_and_keeps_it(
     client = connect(str(tmp_path / "m.db"))
     create_with_schema(client, "paintings", 2048, index_params={"nlist": 4}, model="resnet50", recreate=True)
     with pytest.raises(CollectionError, match="schema of its own .*drop_collection"):
-        index_folder(client, "paintings", resnet34, train_copy, progress=False, recreate=True)
+        index_or_rebuild(client, "paintings", resnet34, train_copy, progress=False, recreate=True)
     assert collection_model(client, "paintings") == "resnet50"
+
+
+def _stored_hashes(client, name: str) -> dict[str, str]:
+    rows = client.query(name, filter="", output_fields=["filepath", "content_hash"], limit=100)
+    return {row["filepath"]: row.get("content_hash") for row in rows}
+
+
+def test_index_folder_writes_each_files_content_hash_where_the_collection_can_hold_it(tmp_path, resnet34,
+                                                                                      small_train_copy):
+    from helpers.images import content_hash
+
+    client = connect(str(tmp_path / "m.db"))
+    images = find_images(small_train_copy)
+    index_folder(client, "quick", resnet34, small_train_copy, progress=False)  # dynamic fields
+    assert _stored_hashes(client, "quick") == {str(path): content_hash(path) for path in images}
+    create_with_schema(client, "declared", resnet34.dim, text_fields={"content_hash": 64}, index_type="FLAT",
+                       index_params={}, recreate=True)
+    index_folder(client, "declared", resnet34, small_train_copy, vector_field="image_embedding", progress=False)
+    assert _stored_hashes(client, "declared") == {str(path): content_hash(path) for path in images}
+    create_with_schema(client, "plain", resnet34.dim, index_type="FLAT", index_params={}, recreate=True)
+    report = index_folder(client, "plain", resnet34, small_train_copy, progress=False)
+    rows = client.query("plain", filter="", output_fields=["*"], limit=100)
+    assert report.indexed == len(images) == len(rows) and not any("content_hash" in row for row in rows)
+
+
+def test_evaluate_counts_the_gallery_and_labels_the_hits_by_the_same_folder_rule(tmp_path, resnet34):
+    """Nested class folders: an image's class is the folder it is in, for the gallery and for the hits alike."""
+    import shutil
+
+    from helpers.images import labelled_images
+
+    source = sorted(find_images(IMAGENET_SAMPLE))[:6]
+    for split, group in (("train", source), ("test", source[:2])):
+        for number, path in enumerate(group):
+            target = tmp_path / split / "animals" / ("cats" if number % 2 else "dogs") / f"{number}{path.suffix}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    assert {label for _, label in labelled_images(tmp_path / "train")} == {"cats", "dogs"}
+    client = connect(str(tmp_path / "m.db"))
+    index_folder(client, "nested", resnet34, tmp_path / "train", progress=False)
+    evaluation = evaluate(client, "nested", resnet34, tmp_path / "train", tmp_path / "test", k=3)
+    assert {query.label for query in evaluation.queries} == {"cats", "dogs"}
+    # each query finds itself first (the same file is in the gallery), and the recall counts 3 of its class
+    assert all(query.hits[0]["distance"] > 0.999 and query.recall >= 1 / 3 for query in evaluation.queries)

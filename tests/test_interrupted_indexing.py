@@ -29,11 +29,12 @@ import pytest
 import torch
 
 from conftest import HELPERS, IMAGENET_SAMPLE, cli_environment
-from helpers.collection import count, create_quick, require_collection
-from helpers.connection import connect
+from helpers.collection import create_quick
+from helpers.tool.searching import count, require_collection
+from helpers.tool.connecting import connect
 from helpers.images import find_images
 from helpers.indexing import index_folder
-from helpers.inserting import insert, stored_paths
+from helpers.indexing import insert, stored_paths
 
 CHUNK = 32  # --batch-size 8 times indexing.CHUNK_BATCHES
 INTERRUPTED = "interrupted: run the same command again to finish; nothing is indexed twice."
@@ -223,8 +224,8 @@ WRITE_AND_DIE = """
 import os, signal, sys
 import numpy as np
 from helpers.collection import create_quick
-from helpers.connection import connect
-from helpers.inserting import insert
+from helpers.tool.connecting import connect
+from helpers.indexing import insert
 db, paths = sys.argv[1], sys.argv[2:]
 client = connect(db)
 rng = np.random.default_rng(0)

@@ -8,10 +8,10 @@ import pytest
 from pymilvus import DataType, MilvusClient
 
 from helpers.collection import create_quick
-from helpers.connection import connect
+from helpers.tool.connecting import connect
 from helpers.errors import InputError
 from helpers.evaluate import score_hits, zero_shot_accuracy
-from helpers.recall import index_recall, ivf_nlist, nprobe_steps
+from helpers.evaluate import index_recall, ivf_nlist, nprobe_steps
 
 
 def test_ivf_parameters_to_try():

@@ -17,10 +17,11 @@ import pytest
 from PIL import Image
 
 from helpers import config
-from helpers.collection import (MILVUS_TOP_K_LIMIT, CollectionError, collection_model, count, create_quick, create_with_schema,
-                                require_collection, search)
-from helpers.connection import connect
-from helpers.inserting import insert
+from helpers.collection import CollectionError, collection_model, create_quick, create_with_schema
+from helpers.tool.searching import MILVUS_TOP_K_LIMIT, count, require_collection, search
+from helpers.tool.connecting import connect
+from helpers.indexing import insert
+from helpers.tool.rebuild import index_or_rebuild
 from helpers.indexing import index_folder
 from helpers.results import hit_path
 
@@ -84,7 +85,7 @@ def test_indexing_into_a_collection_of_another_model_is_refused_with_how_to_rebu
     assert "recreate=True" in str(raised.value) and "--recreate" in str(raised.value)
     assert count(client, "images") == 4 and collection_model(client, "images") == model  # untouched
 
-    report = index_folder(client, "images", resnet34, photos, recreate=True, progress=False)  # the way out
+    report = index_or_rebuild(client, "images", resnet34, photos, recreate=True, progress=False)  # the way out
     assert report.indexed == 3 and count(client, "images") == 3
     assert collection_model(client, "images") == "resnet34 (offline stand-in)"
 
@@ -121,7 +122,7 @@ def test_the_cli_index_with_another_model_exits_2_and_says_to_use_recreate(cli, 
 # A Lite file another process has open
 
 
-HOLD = ("import sys, time; from helpers.connection import connect; connect(sys.argv[1]); print('open', flush=True); "
+HOLD = ("import sys, time; from helpers.tool.connecting import connect; connect(sys.argv[1]); print('open', flush=True); "
         "time.sleep(120)")
 
 

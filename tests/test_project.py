@@ -16,7 +16,6 @@ import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_MODULE_LINES = 300
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONDA_NAMES = {"pytorch": "torch"}
 
@@ -172,39 +171,6 @@ def test_milvus_floors_are_the_tested_versions(package):
     assert floor in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     assert floor in next(entry["pip"] for entry in conda if isinstance(entry, dict))
-
-
-def _relative_imports(path: Path) -> set[str]:
-    """The helpers modules `path` imports, at the top or inside a function."""
-    import ast
-
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
-    return found
-
-
-def test_helpers_modules_import_each_other_without_a_cycle():
-    modules = {path.stem: path for path in (ROOT / "helpers").glob("*.py")}
-    graph = {name: _relative_imports(path) & modules.keys() for name, path in modules.items()}
-    done: set[str] = set()
-
-    def visit(name: str, trail: tuple[str, ...]) -> None:
-        assert name not in trail, f"import cycle: {' -> '.join((*trail, name))}"
-        if name not in done:
-            for other in sorted(graph[name]):
-                visit(other, (*trail, name))
-            done.add(name)
-
-    for name in sorted(graph):
-        visit(name, ())
-
-
-def test_every_helpers_module_can_be_read_in_one_sitting():
-    lengths = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in (ROOT / "helpers").glob("*.py")}
-    long = {name: lines for name, lines in lengths.items() if lines > MAX_MODULE_LINES}
-    assert not long, f"split these modules by job (at most {MAX_MODULE_LINES} lines each): {long}"
 
 
 def _anchors(markdown: Path) -> set[str]:

@@ -17,7 +17,7 @@ import torch
 
 from helpers import config
 from helpers.collection import collection_model
-from helpers.connection import connect
+from helpers.tool.connecting import connect
 from helpers.encoders import Encoder, load_encoder
 from helpers.evaluate import evaluate
 from helpers.images import load_rgb

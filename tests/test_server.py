@@ -19,7 +19,8 @@ import uuid
 import numpy as np
 import pytest
 
-from helpers import collection, connection, inserting
+from helpers import collection, indexing
+from helpers.tool import connecting, searching
 from helpers.collection import CollectionError
 from helpers.results import hit_path
 
@@ -64,7 +65,7 @@ def uri(request, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def client(uri):
-    client = connection.connect(uri, token="")
+    client = connecting.connect(uri, token="")
     yield client
     client.close()
 
@@ -92,7 +93,7 @@ def filled(client, style):
     """A collection of all ROWS made once per backend and style (creating one on the server takes seconds)."""
     name = _fresh_name()
     create(client, name, style, model="resnet34")
-    inserted = inserting.insert(client, name, rows(style), batch_size=128)  # three batches, then a flush
+    inserted = indexing.insert(client, name, rows(style), batch_size=128)  # three batches, then a flush
     yield name, inserted
     client.drop_collection(name)
 
@@ -100,10 +101,10 @@ def filled(client, style):
 def test_batch_insert_count_and_each_vector_is_its_own_top_hit(client, filled, style):
     name, inserted = filled
     assert inserted == ROWS
-    assert collection.count(client, name) == ROWS
+    assert searching.count(client, name) == ROWS
 
     spec = STYLES[style]
-    hits = collection.search(client, name, VECTORS, top_k=5, search_params=spec["search_params"])
+    hits = searching.search(client, name, VECTORS, top_k=5, search_params=spec["search_params"])
     assert len(hits) == ROWS
     assert [hit_path(query_hits[0]) for query_hits in hits] == PATHS
     for query_hits in hits:
@@ -113,12 +114,12 @@ def test_batch_insert_count_and_each_vector_is_its_own_top_hit(client, filled, s
 
 
 def test_stored_paths_lists_every_row(client, filled):
-    assert inserting.stored_paths(client, filled[0]) == set(PATHS)
+    assert indexing.stored_paths(client, filled[0]) == set(PATHS)
 
 
 def test_filtered_search_returns_only_monet(client, filled, style):
     queries = range(6)  # 0 and 3 are Monet's, the others are not
-    hits = collection.search(client, filled[0], VECTORS[list(queries)], top_k=10, filter='painter == "Monet"',
+    hits = searching.search(client, filled[0], VECTORS[list(queries)], top_k=10, filter='painter == "Monet"',
                              output_fields=("filepath", "painter"), search_params=STYLES[style]["search_params"])
     for i, query_hits in zip(queries, hits):
         assert len(query_hits) == 10
@@ -133,26 +134,26 @@ def test_filtered_search_returns_only_monet(client, filled, style):
 def test_existing_collection_of_another_dim_or_model_is_refused(client, filled, style):
     name = filled[0]
     create(client, name, style, model="resnet34", recreate=False)  # same model and size: kept as it is
-    assert collection.count(client, name) == ROWS
+    assert searching.count(client, name) == ROWS
     with pytest.raises(CollectionError, match=f"holds {DIM}-d vectors from model 'resnet34'"):
         create(client, name, style, dim=2 * DIM, model="resnet34", recreate=False)
     with pytest.raises(CollectionError, match="'clip' makes"):
         create(client, name, style, model="clip", recreate=False)
-    assert collection.count(client, name) == ROWS  # nothing was dropped
+    assert searching.count(client, name) == ROWS  # nothing was dropped
 
 
 def test_drop_and_recreate_gives_an_empty_collection(client, name, style):
     create(client, name, style)
-    inserting.insert(client, name, rows(style), flush=False)
-    assert collection.count(client, name) == ROWS
+    indexing.insert(client, name, rows(style), flush=False)
+    assert searching.count(client, name) == ROWS
 
     create(client, name, style)  # recreate=True, as the tutorials do on a re-run
     assert client.has_collection(name)
-    assert collection.count(client, name) == 0
-    assert inserting.stored_paths(client, name) == set()
+    assert searching.count(client, name) == 0
+    assert indexing.stored_paths(client, name) == set()
     params = STYLES[style]["search_params"]
-    assert collection.search(client, name, VECTORS[0], search_params=params) == []
-    assert collection.search(client, name, VECTORS[:2], search_params=params) == [[], []]
+    assert searching.search(client, name, VECTORS[0], search_params=params) == []
+    assert searching.search(client, name, VECTORS[:2], search_params=params) == [[], []]
 
 
 def test_search_right_after_insert_sees_the_new_rows(client, name):
@@ -161,28 +162,28 @@ def test_search_right_after_insert_sees_the_new_rows(client, name):
     collection.create_quick(client, name, DIM, recreate=True)
     for start in range(0, ROWS, 60):
         batch = range(start, start + 60)
-        assert inserting.insert(client, name, rows("quick", batch), flush=False) == 60
-        hits = collection.search(client, name, VECTORS[start:start + 60], top_k=1)  # first, before any count
+        assert indexing.insert(client, name, rows("quick", batch), flush=False) == 60
+        hits = searching.search(client, name, VECTORS[start:start + 60], top_k=1)  # first, before any count
         assert [hit_path(query_hits[0]) for query_hits in hits] == PATHS[start:start + 60]
-        assert collection.count(client, name) == start + 60
+        assert searching.count(client, name) == start + 60
 
 
 def test_search_notices_a_collection_dropped_or_recreated_behind_its_back(client, name):
     """search() remembers a collection's layout after the first query (one call per query, not four);
     a collection dropped or rebuilt with another size by someone else still gets the right answer."""
     collection.create_quick(client, name, DIM, recreate=True)
-    inserting.insert(client, name, rows("quick", range(20)))
-    assert hit_path(collection.search(client, name, VECTORS[5], top_k=1)[0]) == PATHS[5]
+    indexing.insert(client, name, rows("quick", range(20)))
+    assert hit_path(searching.search(client, name, VECTORS[5], top_k=1)[0]) == PATHS[5]
     client.drop_collection(name)  # directly, not through helpers
     with pytest.raises(CollectionError, match=f"No collection named '{name}'"):
-        collection.search(client, name, VECTORS[5], top_k=1)
+        searching.search(client, name, VECTORS[5], top_k=1)
 
     client.create_collection(name, dimension=2 * DIM, auto_id=True, consistency_level="Strong")
     wide = np.concatenate([VECTORS[:20], VECTORS[:20]], axis=1) / np.sqrt(2)
     client.insert(name, [{"vector": wide[i].tolist(), "filepath": PATHS[i]} for i in range(20)])
-    assert hit_path(collection.search(client, name, wide[7], top_k=1)[0]) == PATHS[7]
+    assert hit_path(searching.search(client, name, wide[7], top_k=1)[0]) == PATHS[7]
     with pytest.raises(CollectionError, match=f"holds {2 * DIM}-d vectors.*query vector has {DIM} values"):
-        collection.search(client, name, VECTORS[7], top_k=1)
+        searching.search(client, name, VECTORS[7], top_k=1)
 
 
 def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, monkeypatch):
@@ -191,12 +192,12 @@ def test_a_proxy_in_the_environment_is_not_used_for_local_milvus(uri, tmp_path, 
     use_dead_proxy(monkeypatch)
     # A new address, so pymilvus opens a new channel instead of sharing the module's client.
     local = str(tmp_path / "proxied.db") if uri.endswith(".db") else uri.replace("127.0.0.1", "localhost")
-    client = connection.connect(local, token="", timeout=10)
+    client = connecting.connect(local, token="", timeout=10)
     name = _fresh_name()
     try:
         collection.create_quick(client, name, DIM, recreate=True)
-        assert inserting.insert(client, name, rows("quick", range(10))) == 10
-        assert hit_path(collection.search(client, name, VECTORS[3], top_k=1)[0]) == PATHS[3]
+        assert indexing.insert(client, name, rows("quick", range(10))) == 10
+        assert hit_path(searching.search(client, name, VECTORS[3], top_k=1)[0]) == PATHS[3]
     finally:
         client.drop_collection(name)
         client.close()
@@ -217,7 +218,7 @@ def test_weaker_consistency_may_miss_rows_right_after_insert(client, name, level
     client.create_collection(name, dimension=DIM, auto_id=True, consistency_level=level)
     client.insert(name, rows("quick"))  # no flush
     seen_at_once = count_at_its_level(client, name)
-    last_row_found = any(collection.search(client, name, VECTORS[-1], top_k=1))
+    last_row_found = any(searching.search(client, name, VECTORS[-1], top_k=1))
     record_property("rows_seen_right_after_insert", f"{seen_at_once}/{ROWS}")
     print(f"{level}: {seen_at_once}/{ROWS} rows seen right after insert; last row found: {last_row_found}")
     assert 0 <= seen_at_once <= ROWS
@@ -247,7 +248,7 @@ def test_the_cli_indexes_and_searches_on_the_server(milvus_server, cli):
         again = cli("index", str(train), *where)
         assert again.returncode == 0 and "Nothing new to index: all 80 images" in again.stdout, again.stderr
     finally:
-        client = connection.connect(milvus_server, token="")
+        client = connecting.connect(milvus_server, token="")
         if client.has_collection(name):
             client.drop_collection(name)
         client.close()
@@ -259,5 +260,5 @@ def test_nothing_listening_gives_collection_error_quickly():
         port = sock.getsockname()[1]
     started = time.monotonic()
     with pytest.raises(CollectionError, match=f"Milvus at http://127.0.0.1:{port} did not answer"):
-        connection.connect(f"http://127.0.0.1:{port}", token="", timeout=5)
+        connecting.connect(f"http://127.0.0.1:{port}", token="", timeout=5)
     assert time.monotonic() - started < 15

@@ -1,10 +1,9 @@
 """The demo page: search a collection built by `python -m helpers index` from a browser, or from scripts.
 
-`python -m helpers app --db URI` serves it; `launch()` starts it from a notebook (inline in JupyterLab,
-with a public link on Colab). A query is an image (upload, webcam or clipboard, cropped on the page) or,
-for CLIP collections, a text. The endpoints `/search_image` and `/search_text` answer `gradio_client`.
-Only thumbnails of the collection's images are ever served: no folder is added to Gradio's `allowed_paths`.
-"""
+`python -m helpers app --db URI` serves it; `launch()` starts it from a notebook (inline in JupyterLab, with a public
+link on Colab). A query is an image (upload, webcam or clipboard, cropped on the page) or, for CLIP collections, a
+text. The endpoints `/search_image` and `/search_text` answer `gradio_client`. Only thumbnails of the collection's
+images are ever served: no folder is added to Gradio's `allowed_paths`."""
 
 from __future__ import annotations
 
@@ -43,8 +42,7 @@ CSS = """
 
 
 class Thumbnails:
-    """Small JPEG copies of the collection's images in a private temporary folder: the only files the
-    page shows, made once per image."""
+    """Small JPEG copies of the collection's images in a private temporary folder: the only files the page shows."""
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="image-search-app-")

@@ -12,21 +12,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import config
-from ..catalog import DEFAULT_MODEL, MODELS, PRECISIONS
+from ..catalog import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, MODELS, PRECISIONS
 from ..errors import EXPECTED_ERRORS, InputError, milvus_says, require_text
 
 DEFAULT_COLLECTION = "images"
 
 
 def _client(args: argparse.Namespace):
-    from ..connection import connect
+    from .connecting import connect
 
     return connect(args.db, args.token)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .existing import unit_length_warning
-    from ..indexing import images_below, index_folder
+    from ..indexing import images_below
+    from .rebuild import index_or_rebuild
 
     images_below(args.folder)  # an empty or wrong folder is reported before the model loads
     client = _client(args)
@@ -37,7 +38,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from ..encoders import load_encoder  # imports torch: seconds
 
     encoder = load_encoder(model, precision=args.precision)
-    report = index_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
+    report = index_or_rebuild(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
                           recreate=args.recreate)
     print(report.summary())
     print(f"Collection '{args.collection}' at {args.db} holds {report.indexed + report.already_indexed} "
@@ -49,7 +50,7 @@ def _index_model(client, args: argparse.Namespace) -> str:
     """The model `index` embeds with: --model, else the one the collection records (resnet34 for a new one);
     checked against an existing collection's vectors before the model loads."""
     from ..collection import collection_model
-    from .existing import check_model_size, fields_of, query_model
+    from .existing import check_model_size, fields_of, query_model, recorded_model
 
     if not client.has_collection(args.collection):
         return args.model or DEFAULT_MODEL
@@ -61,7 +62,7 @@ def _index_model(client, args: argparse.Namespace) -> str:
             check_model_size(args.collection, args.model, fields.dim)
         return args.model
     recorded = collection_model(client, args.collection)
-    return recorded.removesuffix(config.STANDIN_SUFFIX) if recorded else query_model(client, args.collection)
+    return recorded_model(recorded)[0] if recorded else query_model(client, args.collection)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -74,7 +75,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..collection import MILVUS_TOP_K_LIMIT, check_top_k
+    from .searching import MILVUS_TOP_K_LIMIT, check_top_k
     from ..images import load_rgb
     from .searcher import Searcher
 
@@ -126,7 +127,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def cmd_download(args: argparse.Namespace) -> int:
     from ..datasets import DATASETS, fetch_dataset
-    from ..models import prefetch
+    from .prefetch import prefetch
 
     known = list(DATASETS) + list(MODELS)
     names = known if args.names in ([], ["all"]) else args.names
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_db(index)
     with_model(index, f"the model to embed with (default: the one the collection records; {DEFAULT_MODEL} for a "
                       "new collection)")
-    index.add_argument("--batch-size", type=int, default=64)
+    index.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     index.add_argument("--recreate", action="store_true",
                        help="replace all its rows with the images in FOLDER (the new rows are written first)")
     with_precision(index)

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..connection import connect, disconnect
+from ..connection import disconnect
 from ..encoders import load_encoder
 from ..evaluate import evaluate
 from ..indexing import images_below, index_folder
 from ..models import check_model_name
+from .connecting import connect
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pymilvus import DataType, MilvusClient
+from pymilvus import MilvusClient
 
 from .. import config
-from ..catalog import MODELS, canonical, model_id, models_of_size
-from ..collection import MODEL_PROPERTY, collection_model, require_collection
+from ..catalog import MODELS, STANDIN_SUFFIX, canonical, model_id
+from ..collection import MODEL_PROPERTY, collection_model, layout
 from ..errors import CollectionError, rebuild_command
 from ..results import PATH_FIELDS
+from .searching import require_collection
 
 UNIT_TOLERANCE = 0.01  # a stored vector whose length is further than this from 1 is not a unit vector
 SAMPLED_ROWS = 8
@@ -42,26 +43,22 @@ class Fields:
 
 
 def fields_of(client: MilvusClient, name: str) -> Fields:
-    """The layout of existing collection `name`, read from its schema and, for a dynamic path, one stored row."""
-    info = client.describe_collection(name)
-    vectors = [f for f in info["fields"] if f["type"] == DataType.FLOAT_VECTOR]
-    if len(vectors) != 1:
-        raise CollectionError(f"Collection '{name}' has {len(vectors)} float vector fields "
-                              f"({', '.join(f['name'] for f in vectors) or 'none'}); image search needs exactly one.")
-    vector, dynamic = vectors[0]["name"], bool(info.get("enable_dynamic_field"))
-    names = frozenset(f["name"] for f in info["fields"])
-    path = next((field for field in PATH_FIELDS if field in names), None)
-    if path is None and dynamic:
+    """The layout of existing collection `name` (`collection.layout`), with the path field of a dynamic
+    collection read from one stored row and the metric from its index; `CollectionError` unless it has exactly
+    one vector field."""
+    found = layout(client, name)
+    if len(found.dims) != 1:
+        raise CollectionError(f"Collection '{name}' has {len(found.dims)} float vector fields "
+                              f"({', '.join(found.dims) or 'none'}); image search needs exactly one.")
+    path = found.path
+    if path is None and found.dynamic:
         require_collection(client, name)
         row = next(iter(client.query(name, filter="", output_fields=list(PATH_FIELDS), limit=1)), {})
         path = next((field for field in PATH_FIELDS if field in row), None)
-    required = tuple(f["name"] for f in info["fields"]
-                     if f["name"] not in (vector, path) and not (f.get("is_primary") and f.get("auto_id"))
-                     and not f.get("nullable") and f.get("default_value") is None)
-    indexes = client.list_indexes(name, field_name=vector)
+    indexes = client.list_indexes(name, field_name=found.vector)
     metric = str(client.describe_index(name, indexes[0]).get("metric_type")) if indexes else None
-    return Fields(vector, int(vectors[0]["params"]["dim"]), metric, path, required, names,
-                  primary=next(f["name"] for f in info["fields"] if f.get("is_primary")), dynamic=dynamic)
+    return Fields(found.vector, found.dim, metric, path, tuple(f for f in found.required if f != path),
+                  found.names, found.primary, found.dynamic)
 
 
 def check_model_size(name: str, model: str, dim: int, size: int | None = None) -> None:
@@ -84,8 +81,6 @@ def record_model(client: MilvusClient, name: str, model: str) -> str:
     require_collection(client, name)
     size = MODELS.get(model)
     if size is None:
-        from ..models import timm_vector_size  # torch and timm: only for a name the catalog does not offer
-
         size = timm_vector_size(model)
     check_model_size(name, model, fields_of(client, name).dim, size)
     recorded = collection_model(client, name)
@@ -123,7 +118,7 @@ def query_model(client: MilvusClient, collection: str, model: str | None = None)
     dim = fields_of(client, collection).dim
     if model is not None:
         check_model_size(collection, model, dim)
-        if recorded is not None and recorded.removesuffix(config.STANDIN_SUFFIX) != model:
+        if recorded is not None and recorded_model(recorded)[0] != model:
             raise CollectionError(
                 f"Collection '{collection}' records that model {recorded} built it, not {model}: leave out --model "
                 f"to use that one, or replace its rows with {model} vectors: {rebuild_command(collection, model)}.")
@@ -134,12 +129,34 @@ def query_model(client: MilvusClient, collection: str, model: str | None = None)
         raise CollectionError(
             f"Collection '{collection}' does not record which model built its {dim}-d vectors: say which with "
             f"{fitting}, or record it once with `python -m helpers record --collection {collection} --model NAME`.")
-    base = recorded.removesuffix(config.STANDIN_SUFFIX)
-    if (base != recorded) != config.is_offline():
-        built = "offline, with random stand-in weights" if base != recorded else "with pretrained weights"
+    base, standin = recorded_model(recorded)
+    if standin != config.is_offline():
+        built = "offline, with random stand-in weights" if standin else "with pretrained weights"
         raise CollectionError(
             f"Collection '{collection}' was built {built}, but {config.OFFLINE_ENV} is "
-            f"{'off' if base != recorded else 'on'} now, so the query would not match its vectors. Switch offline "
+            f"{'off' if standin else 'on'} now, so the query would not match its vectors. Switch offline "
             f"mode back, or rebuild it: {rebuild_command(collection, base)}."
         )
     return base
+
+
+def models_of_size(dim: int) -> list[str]:
+    """The offered models whose vectors have `dim` values."""
+    return [name for name, size in MODELS.items() if size == dim]
+
+
+def recorded_model(recorded: str) -> tuple[str, bool]:
+    """What a collection records (a `model_id`), read back: the model's name, and whether stand-in weights
+    made its vectors."""
+    return recorded.removesuffix(STANDIN_SUFFIX), recorded.endswith(STANDIN_SUFFIX)
+
+
+def timm_vector_size(name: str) -> int:
+    """How many values the vectors of timm model `name` have, learned by building it without its weights (an
+    unknown name raises `InputError`)."""
+    import timm  # and torch: seconds, only for a name the catalog does not offer
+
+    from ..models import check_model_name, pooled_size
+
+    check_model_name(name)
+    return pooled_size(timm.create_model(name, pretrained=False, num_classes=0, global_pool="avg"))

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
-from pymilvus import DataType, MilvusClient, MilvusException
+from pymilvus import MilvusClient, MilvusException
 
 from ..catalog import CLIP, model_id
-from ..collection import check_top_k, collection_model, count, require_collection, search
-from ..connection import connect
-from ..errors import CollectionError, InputError, milvus_says, no_answer, require_text
+from ..collection import collection_model, layout, rows
+from ..errors import CollectionError, InputError, milvus_says, require_text
+from .connecting import connect, no_answer
 from .existing import query_model, unit_length_warning
+from .searching import check_top_k, count, require_collection, search
 from ..images import load_rgb
 from ..results import PATH_FIELDS, hit_path, label_of
 
@@ -38,18 +39,18 @@ MILVUS_WAIT_S = 6  # how long a search waits for a Milvus server that does not a
 
 def _filter_field(client: MilvusClient, collection: str) -> str | None:
     """The first VARCHAR field of the schema besides the image path (e.g. `painter`), if there is one."""
-    fields = client.describe_collection(collection)["fields"]
-    return next((f["name"] for f in fields if f["type"] == DataType.VARCHAR and f["name"] not in PATH_FIELDS
-                 and not f.get("is_primary")), None)
+    found = layout(client, collection)
+    return next((field for field in found.max_lengths if field not in PATH_FIELDS and field != found.primary), None)
 
 
 def _distinct(client: MilvusClient, collection: str, field: str) -> list[str]:
     """The distinct values of a scalar field, sorted; empty when there are more than MAX_FILTER_VALUES."""
     values: set[str] = set()
-    iterator = client.query_iterator(collection, batch_size=1000, filter="", output_fields=[field])
-    while (batch := iterator.next()) and len(values) <= MAX_FILTER_VALUES:
-        values.update(str(row[field]) for row in batch if row.get(field) is not None)
-    iterator.close()
+    for row in rows(client, collection, [field]):
+        if row.get(field) is not None:
+            values.add(str(row[field]))
+        if len(values) > MAX_FILTER_VALUES:
+            break
     return sorted(values) if len(values) <= MAX_FILTER_VALUES else []
 
 
