@@ -44,7 +44,7 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
     """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index.
 
     `index_params` are the index's own (`{"nlist": ...}` for IVF_FLAT: about 4 x sqrt(rows) is a good start).
-    `recreate` as for `create_quick`.
+    `recreate` as for `create_quick` (`CollectionError` for an existing one of another size or model).
     """
     if _prepare(client, name, dim, model, recreate):
         return
@@ -63,7 +63,8 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
 
 
 def collection_model(client: MilvusClient, name: str) -> str | None:
-    """The model recorded when the collection was created, or None if it was made elsewhere."""
+    """The model recorded when the collection was created, or None if it was made elsewhere; pymilvus's
+    `MilvusException` if there is no such collection."""
     return layout(client, name).model
 
 

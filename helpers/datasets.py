@@ -111,7 +111,7 @@ def extract_zip(archive: Path, dest: Path) -> Path:
 
 
 def _lookup(name: str) -> Dataset:
-    """The registry entry for `name`, or a ValueError listing the known names."""
+    """The registry entry for `name`; an `InputError` listing the known names for any other."""
     try:
         return DATASETS[name]
     except KeyError:
