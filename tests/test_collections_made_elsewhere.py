@@ -220,7 +220,7 @@ def test_a_rebuild_stopped_between_drop_and_rename_is_finished_by_the_next_run(t
     create_quick(client, aside, resnet34.dim, model=resnet34.model_id, recreate=True)
     client.alter_collection_properties(aside, properties={REBUILD_OF: "images"})
     index_folder(client, aside, resnet34, small_train_copy, progress=False)  # the rebuilt rows, old collection dropped
-    report = index_folder(client, "images", resnet34, small_train_copy, progress=False)
+    report = index_or_rebuild(client, "images", resnet34, small_train_copy, progress=False)
     assert report.already_indexed == 16 and report.indexed == 0 and client.list_collections() == ["images"]
     assert REBUILD_OF not in client.describe_collection("images").get("properties", {})
 
