@@ -48,14 +48,14 @@ class Exercise:
                     f"{', '.join(self.answers)}; it got {len(answers)}.")
         unset = [name for name, value in zip(self.answers, answers) if _is_placeholder(value)]
         if unset:
-            return (f"Your turn: set {_listed(unset)} (`...` as shipped), then run this cell; "
-                    f"{self.name}.hint() gives a hint, {self.name}.solution() the answer.")
+            return (f"Your turn: replace the `...` of {_listed(unset)} with your code and run this cell "
+                    f"({self.name}.hint() for a hint, {self.name}.solution() for the answer).")
         try:
             return f"Correct: {self.judge(lesson, *answers)}"
         except NotYet as wrong:
-            return f"Not yet: {wrong}"
+            return f"Not yet: {_one_line(wrong)}"
         except Exception as error:  # the learner's answer is any object: whatever it breaks is reported
-            return f"Not yet: checking your answer raised {type(error).__name__}: {error}"
+            return f"Not yet: checking your answer raised {type(error).__name__}: {_one_line(error)}"
 
     def hint(self) -> None:
         print(f"Hint: {self.hint_text}")
@@ -120,6 +120,10 @@ def exact_nearest(client, collection: str, field: str, vector, k: int, metric: s
             scores = scores / (np.linalg.norm(stored, axis=1) * np.linalg.norm(query))
         order = np.argsort(-scores, kind="stable")
     return [rows[i]["id"] for i in order[:k]], [float(scores[i]) for i in order[:k]]
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 def _rounded(values: list[float]) -> str:
