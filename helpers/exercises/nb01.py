@@ -28,7 +28,7 @@ def _count_one_class(lesson: Mapping[str, Any], counted: Any) -> str:
         return f"{number} Afghan hounds in the collection, counted by Milvus."
     if number == everything:
         raise NotYet(f"{number} is every photo in the collection: your filter kept them all. "
-                     f"Match the class folder in the path: filename like \"%/{CLASS}/%\".")
+                     f"Match the class folder's name anywhere in the path: filename like \"%{CLASS}%\".")
     if number == 0:
         raise NotYet("no row matched: `filename` holds the whole path (.../train/Afghan_hound/n0....JPEG), so "
                      "`like` needs `%` on both sides of the folder name, and `==` matches only a whole path.")
@@ -40,11 +40,11 @@ q1 = Exercise(
     name="q1", title="Count one class with a filter",
     task="Count the gallery's Afghan hounds with one `client.query`: a `filter` on `filename` and `count(*)`.",
     answers=("afghan_count",), judge=_count_one_class,
-    hint_text='The class is the folder in each path: filter=\'filename like "%/Afghan_hound/%"\' matches it '
+    hint_text='The class is the folder in each path: filter=\'filename like "%Afghan_hound%"\' matches it '
               '(`%` stands for any characters), and output_fields=["count(*)"] asks for the count.',
     solution_code='''from helpers.exercises.nb01 import q1
 
-afghan_count = client.query(collection_name=COLLECTION, filter='filename like "%/Afghan_hound/%"',
+afghan_count = client.query(collection_name=COLLECTION, filter='filename like "%Afghan_hound%"',
                             output_fields=["count(*)"])
 q1.check(afghan_count)''')
 

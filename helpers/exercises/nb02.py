@@ -65,7 +65,7 @@ def _one_folder(lesson: Mapping[str, Any], degas_rows: Any) -> str:
     if paths - expected:
         stray = sorted(paths - expected)
         raise NotYet(f"{len(stray)} of your {len(paths)} rows are not in Degas's folder, e.g. {Path(stray[0]).name} "
-                     f"in {Path(stray[0]).parent.name}/: make the pattern name the folder, like \"%/Degas/%\".")
+                     f"in {Path(stray[0]).parent.name}/: make the pattern name the painter's folder, like \"%Degas%\".")
     if expected - paths:
         raise NotYet(f"you have {len(paths)} of Degas's {len(expected)} paintings: a query returns at most `limit` "
                      "rows; leave `limit` out with a filter, or raise it.")
@@ -77,10 +77,10 @@ q2 = Exercise(
     task="Read back every painting in Degas's folder with one `client.query` whose filter uses `like` on `filepath`.",
     answers=("degas_rows",), judge=_one_folder,
     hint_text="`like` compares a text field with a pattern in which `%` stands for any characters: "
-              "filter='filepath like \"%/Degas/%\"', with output_fields=[\"filepath\"].",
+              "filter='filepath like \"%Degas%\"', with output_fields=[\"filepath\"].",
     solution_code='''from helpers.exercises.nb02 import q2
 
-degas_rows = client.query(collection_name=COLLECTION, filter='filepath like "%/Degas/%"', output_fields=["filepath"])
+degas_rows = client.query(collection_name=COLLECTION, filter='filepath like "%Degas%"', output_fields=["filepath"])
 q2.check(degas_rows)''')
 
 
