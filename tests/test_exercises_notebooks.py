@@ -30,8 +30,8 @@ WRONG = {
          "`hits5` has 10 hits; the exercise asks for 5: `limit=5`"),
         ("q2", "q2.check(client.search(collection_name=COLLECTION, data=[encoder.embed_image(query)], limit=5), classes5)",
          "`hits5` holds one list of hits per query vector"),
-        ("q2", "q2.check(client.search(collection_name=COLLECTION, data=[encoder.embed_image(query)], limit=5)[0], classes5)",
-         "the hits in `hits5` carry no `filename`"),
+        ("q2", 'q2.check(hits5, [Path(hit["entity"]["filename"]).name for hit in hits5])',
+         "the class is the name of the folder a hit's `filename` is in"),
         ("q3", "q3.check(photo, photo)", "that is `photo` itself (similarity 1.000)"),
     ],
     "02_paintings_search.ipynb": [
@@ -89,7 +89,7 @@ def test_solved_every_exercise_says_correct_twice_changes_nothing_and_wrong_answ
     (solved,) = [path for path in write_solved(NOTEBOOKS, tmp_path / "solved") if path.name == name]
     twice = [f"rows = {COUNT}\n{exercise.solution_code.splitlines()[-1]}\n{exercise.solution_code.splitlines()[-1]}\n"
              f"assert {COUNT} == rows" for exercise in notebook_exercises()[name]]
-    wrong = ["import numpy as np\nfrom helpers.results import label_of\n" + code for _, code, _ in WRONG[name]]
+    wrong = ["from pathlib import Path\n\nimport numpy as np\nfrom helpers.results import label_of\n" + code for _, code, _ in WRONG[name]]
     notebook = execute(solved, tmp_path, twice + wrong)
     lines = exercise_lines(notebook)
     assert len(lines) == len(notebook_exercises()[name])
