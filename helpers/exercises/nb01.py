@@ -117,9 +117,9 @@ q3 = Exercise(
     solution_code='''from helpers.exercises.nb01 import q3
 
 photo = str(embeddings.sources[0])
-hits = client.search(collection_name=COLLECTION, data=[encoder.embed_image(photo)], limit=2,
-                     output_fields=["filename"])[0]
-nearest = next(hit["entity"]["filename"] for hit in hits if hit["entity"]["filename"] != photo)
+two_hits = client.search(collection_name=COLLECTION, data=[encoder.embed_image(photo)], limit=2,
+                         output_fields=["filename"])[0]
+nearest = next(hit["entity"]["filename"] for hit in two_hits if hit["entity"]["filename"] != photo)
 q3.check(photo, nearest)''')
 
 EXERCISES = [q1, q2, q3]
