@@ -161,20 +161,21 @@ def prefetch(model: str) -> Path:
 def cached_weights(model: str) -> Path | None:
     """The real weights of `model` where its library's cache (or the kit's) holds them, else None."""
     url, cache = _source_and_cache(model)
-    if model in (TORCHVISION_RESNET50, CLIP):
+    repo = None if model in (TORCHVISION_RESNET50, CLIP) else _timm_repo(model)
+    if repo is None:  # a single file named as in its URL (torch.hub's and openai-clip's way, old timm models)
         path = cache / Path(url).name
-        return path if path.is_file() else None
+        return path if url and path.is_file() else None
     from huggingface_hub import try_to_load_from_cache
 
-    repo = _timm_repo(model)
     found = (try_to_load_from_cache(repo, filename, cache_dir=cache) for filename in TIMM_FILES)
     return next((Path(path) for path in found if isinstance(path, str)), None)
 
 
-def _timm_repo(model: str) -> str:
+def _timm_repo(model: str) -> str | None:
+    """The Hugging Face repo of a timm model's weights; None for the few published only at a URL."""
     import timm
 
-    return timm.models.get_pretrained_cfg(model).hf_hub_id
+    return getattr(timm.models.get_pretrained_cfg(model), "hf_hub_id", None)
 
 
 def _source_and_cache(model: str) -> tuple[str, Path]:
@@ -191,14 +192,20 @@ def _source_and_cache(model: str) -> tuple[str, Path]:
         return clip.clip._MODELS[CLIP_MODEL], config.kit_weights("clip") or Path("~/.cache/clip").expanduser()
     from huggingface_hub import constants
 
-    return f"{constants.ENDPOINT}/{_timm_repo(model)}", config.kit_weights("timm") or Path(constants.HF_HUB_CACHE)
+    if (repo := _timm_repo(model)) is None:
+        import timm
+
+        url = getattr(timm.models.get_pretrained_cfg(model), "url", None) or ""
+        return url, config.kit_weights("torchvision") or Path(torch.hub.get_dir()) / "checkpoints"
+    return f"{constants.ENDPOINT}/{repo}", config.kit_weights("timm") or Path(constants.HF_HUB_CACHE)
 
 
 def _ask_server(model: str) -> None:
     """One quick request to the server of `model`'s weights, so that no network fails in seconds (an `OSError`),
     before a library retries for a minute."""
     url, _ = _source_and_cache(model)
-    requests.head(url, timeout=REACH_TIMEOUT_S, allow_redirects=False)
+    if url:
+        requests.head(url, timeout=REACH_TIMEOUT_S, allow_redirects=False)
 
 
 @contextmanager
