@@ -1,22 +1,34 @@
-# The two commands that matter: `make lab` starts the suite, `make test` runs every test.
+# The two commands that matter: `make lab` installs what the notebooks and the demo page need and starts JupyterLab,
+# `make test` adds the test tools and a browser and runs every test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+LAB_STAMP := $(VENV)/.installed-lab
 STAMP := $(VENV)/.installed
+# JupyterLab refuses to run as root (containers, cloud VMs) without --allow-root; a user does not need it.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: setup lab test check notebooks benchmark app screenshots clean
 
 setup: $(STAMP)
 
+# The learner's install: the notebooks and the demo page (.[lab,app]), no test tools, no browser.
+$(LAB_STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,app]"
+	touch $(LAB_STAMP)
+
+# The developer's install: the learner's, the test tools and a browser.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test,app]"
 	$(BIN)/python tests/browser.py  # a Chromium for the browser tests: Playwright's, the system's, or apt-get's
-	touch $(STAMP)
+	touch $(LAB_STAMP) $(STAMP)
 
-lab: setup
-	$(BIN)/jupyter lab notebooks/
+lab: $(LAB_STAMP)
+	$(BIN)/python -m jupyter lab $(ALLOW_ROOT) notebooks/
 
 test: setup
 	IMAGE_SEARCH_OFFLINE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --durations=25
@@ -44,7 +56,7 @@ benchmark: setup
 # Milvus Lite file is open in one process at a time). APP_DB / APP_COLLECTION pick another one.
 APP_DB ?= notebooks/milvus_reverse_image_search.db
 APP_COLLECTION ?= image_embeddings
-app: setup
+app: $(LAB_STAMP)
 	$(BIN)/python -m helpers app --db $(APP_DB) --collection $(APP_COLLECTION)
 
 screenshots: setup

@@ -1,8 +1,9 @@
 """Every environment switch the suite reads, in one place.
 
 `IMAGE_SEARCH_OFFLINE=1` puts the whole suite in a small, network-free mode (sample data, stand-in
-weights); `IMAGE_SEARCH_CACHE` moves the download cache; `MILVUS_URI` / `MILVUS_TOKEN` move every
-notebook and the CLI from Milvus Lite to a server or Zilliz Cloud.
+weights); `IMAGE_SEARCH_CACHE` moves the download cache; `IMAGE_SEARCH_KIT` points the datasets and every
+library's weights cache at a workshop kit (`python -m helpers kit DIR`); `MILVUS_URI` / `MILVUS_TOKEN` move
+every notebook and the CLI from Milvus Lite to a server or Zilliz Cloud.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 OFFLINE_ENV = "IMAGE_SEARCH_OFFLINE"
 CACHE_ENV = "IMAGE_SEARCH_CACHE"
+KIT_ENV = "IMAGE_SEARCH_KIT"
 URI_ENV = "MILVUS_URI"
 TOKEN_ENV = "MILVUS_TOKEN"
 
@@ -24,6 +26,15 @@ OFFLINE_NOTICE = (
     f"{OFFLINE_ENV}=1: offline mode, sample images and random stand-in weights; "
     "search results are not meaningful."
 )
+NO_NETWORK_HINT = (  # what a failed download says, in a terminal and in a notebook alike
+    f"In a notebook, run `%env {OFFLINE_ENV}=1` in a new cell, then run again from the settings cell "
+    f"(sample images, stand-in weights); or set {KIT_ENV} to a workshop kit (docs/workshop.md)."
+)
+KIT_WEIGHTS = {  # where each library's own cache lies inside a kit
+    "timm": ("huggingface", "hub"),  # Hugging Face's hub cache ($HF_HOME/hub)
+    "torchvision": ("torch", "hub", "checkpoints"),  # torch.hub's ($TORCH_HOME/hub/checkpoints)
+    "clip": ("clip",),  # openai-clip's download root (~/.cache/clip)
+}
 
 
 def is_offline() -> bool:
@@ -36,9 +47,22 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def kit_dir() -> Path | None:
+    """The workshop kit `$IMAGE_SEARCH_KIT` points at (absolute), or None."""
+    configured = os.environ.get(KIT_ENV)
+    return Path(configured).expanduser().resolve() if configured else None
+
+
+def kit_weights(library: str) -> Path | None:
+    """The kit's copy of `library`'s weights cache ("timm", "torchvision" or "clip"), or None without a kit."""
+    kit = kit_dir()
+    return kit.joinpath(*KIT_WEIGHTS[library]) if kit else None
+
+
 def cache_dir() -> Path:
-    """Absolute folder for downloads and weights: `$IMAGE_SEARCH_CACHE` or ~/.cache/image-search-milvus."""
-    configured = os.environ.get(CACHE_ENV)
+    """Absolute folder for downloads and weights: `$IMAGE_SEARCH_CACHE`, else the kit (`$IMAGE_SEARCH_KIT`),
+    else ~/.cache/image-search-milvus."""
+    configured = os.environ.get(CACHE_ENV) or os.environ.get(KIT_ENV)
     base = Path(configured).expanduser() if configured else Path.home() / ".cache" / "image-search-milvus"
     return base.resolve()
 

@@ -73,7 +73,8 @@ def download_file(
     raise DownloadError(
         f"Could not download {dest.name} into the cache folder {dest.parent}; every mirror failed:\n"
         + "\n".join(failures)
-        + f"\nCheck the network, or set {config.OFFLINE_ENV}=1 to run the suite on the bundled samples."
+        + f"\nCheck the network, or set {config.OFFLINE_ENV}=1 to run the suite on the bundled samples. "
+        + config.NO_NETWORK_HINT
     )
 
 

@@ -16,6 +16,10 @@ class CollectionError(RuntimeError):
 class DownloadError(RuntimeError):
     """A dataset or model weights could not be downloaded, verified or extracted; the message says how to fix it."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it in a notebook: the message alone, as the command line does, no traceback."""
+        return [f"DownloadError: {self}"]
+
 
 EXPECTED_ERRORS = (InputError, CollectionError, DownloadError)  # raised on purpose (ImageError is an InputError)
 EMPTY_TEXT = "Empty text query: type a few words that describe the image you want."

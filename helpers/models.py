@@ -3,7 +3,9 @@
 `load_model` gives each family's image model without its classifier, the preprocessing that model
 expects and its output size. Offline (`IMAGE_SEARCH_OFFLINE=1`) each family reads a checkpoint of seeded
 random values (`helpers.standins`) through the library's own loading code, so that code runs without a
-network too.
+network too. Weights already in a library's cache (or in a workshop kit, `IMAGE_SEARCH_KIT`) are read from
+there without touching the network; weights that must be downloaded are first asked for once, so that no network
+fails in seconds with one line instead of a library's minute of retries.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 import torch
 
 from . import config, standins
 from .catalog import CLIP, CLIP_MODEL, MODELS, TORCHVISION_RESNET50, canonical
 from .errors import DownloadError, InputError
 
-
+REACH_TIMEOUT_S = 5.0  # how long the one question before a download waits for the weights' server
+TIMM_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm reads from a Hugging Face repo, in order
 
 @dataclass
 class LoadedModel:
@@ -37,7 +41,11 @@ class LoadedModel:
 def load_model(name: str, device: torch.device) -> LoadedModel:
     """'resnet50' (torchvision), 'clip' (ViT-B/32, also 'ViT-B/32') or any timm model name, on `device`."""
     name = canonical(name)
+    if name not in (TORCHVISION_RESNET50, CLIP):
+        check_model_name(name)
     with library_warnings_hidden(), downloading(name):
+        if not config.is_offline() and cached_weights(name) is None:
+            _ask_server(name)
         if name == TORCHVISION_RESNET50:
             loaded = _torchvision_resnet50()
         elif name == CLIP:
@@ -78,9 +86,10 @@ def _timm(name: str) -> LoadedModel:
     import timm
     from timm.data import create_transform, resolve_data_config
 
-    check_model_name(name)
-    overlay = {"file": str(standins.timm_checkpoint(name))} if config.is_offline() else None
-    model = timm.create_model(name, pretrained=True, num_classes=0, global_pool="avg", pretrained_cfg_overlay=overlay)
+    weights = standins.timm_checkpoint(name) if config.is_offline() else cached_weights(name)
+    overlay = {"file": str(weights)} if weights else None  # a file in the cache is read as it is, no network
+    model = timm.create_model(name, pretrained=True, num_classes=0, global_pool="avg", pretrained_cfg_overlay=overlay,
+                              cache_dir=weights_source(name)[1])
     preprocess = create_transform(**resolve_data_config({}, model=model))  # the model's own config, not its name's
     return LoadedModel(name, model, preprocess, pooled_size(model))
 
@@ -105,7 +114,7 @@ def _clip(device: torch.device) -> LoadedModel:
     """OpenAI CLIP ViT-B/32: an image tower and a text tower that share one 512-d space."""
     import clip
 
-    model, preprocess = clip.load(clip_source(), device=device, jit=False)
+    model, preprocess = clip.load(clip_source(), device=device, jit=False, download_root=str(weights_source(CLIP)[1]))
     return LoadedModel(CLIP, model.visual, preprocess, model.visual.output_dim, channels_last=False,
                        text_model=model.eval())
 
@@ -116,7 +125,8 @@ def resnet50_state_dict() -> dict:
         return torch.load(standins.resnet50_checkpoint(), map_location="cpu", weights_only=True)
     from torchvision.models import ResNet50_Weights
 
-    return ResNet50_Weights.DEFAULT.get_state_dict(progress=True, check_hash=True)
+    return ResNet50_Weights.DEFAULT.get_state_dict(progress=True, check_hash=True,
+                                                   model_dir=str(weights_source(TORCHVISION_RESNET50)[1]))
 
 
 def clip_source() -> str:
@@ -127,33 +137,69 @@ def clip_source() -> str:
 # ---------------------------------------------------------------------------------------------------
 # Where the weights come from, and failed downloads.
 
+def cached_weights(model: str) -> Path | None:
+    """The real weights of `model` where its library's cache (or the kit's) holds them, else None."""
+    url, cache = weights_source(model)
+    repo = None if model in (TORCHVISION_RESNET50, CLIP) else _timm_repo(model)
+    if repo is None:  # a single file named as in its URL (torch.hub's and openai-clip's way, old timm models)
+        path = cache / Path(url).name
+        return path if url and path.is_file() else None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = (try_to_load_from_cache(repo, filename, cache_dir=cache) for filename in TIMM_FILES)
+    return next((Path(path) for path in found if isinstance(path, str)), None)
+
+
+def _timm_repo(model: str) -> str | None:
+    """The Hugging Face repo of a timm model's weights; None for the few published only at a URL."""
+    import timm
+
+    return getattr(timm.models.get_pretrained_cfg(model), "hf_hub_id", None)
+
+
 def weights_source(model: str) -> tuple[str, Path]:
-    """Where a model's real weights come from (a URL) and the library cache they are stored in."""
+    """Where a model's real weights come from (a URL) and the library cache they are stored in (the kit's, with one)."""
     if model == TORCHVISION_RESNET50:
         from torchvision.models import ResNet50_Weights
 
-        return ResNet50_Weights.DEFAULT.url, Path(torch.hub.get_dir()) / "checkpoints"
+        cache = config.kit_weights("torchvision") or Path(torch.hub.get_dir()) / "checkpoints"
+        return ResNet50_Weights.DEFAULT.url, cache
     if model == CLIP:
         with library_warnings_hidden():
             import clip
 
-        return clip.clip._MODELS[CLIP_MODEL], Path("~/.cache/clip").expanduser()
-    import timm
-    from huggingface_hub.constants import HF_HUB_CACHE
+        return clip.clip._MODELS[CLIP_MODEL], config.kit_weights("clip") or Path("~/.cache/clip").expanduser()
+    from huggingface_hub import constants
 
-    return f"https://huggingface.co/{timm.models.get_pretrained_cfg(model).hf_hub_id}", Path(HF_HUB_CACHE)
+    if (repo := _timm_repo(model)) is None:
+        import timm
+
+        url = getattr(timm.models.get_pretrained_cfg(model), "url", None) or ""
+        return url, config.kit_weights("torchvision") or Path(torch.hub.get_dir()) / "checkpoints"
+    return f"{constants.ENDPOINT}/{repo}", config.kit_weights("timm") or Path(constants.HF_HUB_CACHE)
+
+
+def _ask_server(model: str) -> None:
+    """One quick request to the server of `model`'s weights, so that no network fails in seconds (an `OSError`),
+    before a library retries for a minute."""
+    url, _ = weights_source(model)
+    if url:
+        requests.head(url, timeout=REACH_TIMEOUT_S, allow_redirects=False)
 
 
 @contextmanager
 def downloading(model: str) -> Iterator[None]:
-    """Turn a failed weights download into one `DownloadError` naming the URL, the cache and the switch."""
+    """Turn a failed weights download into one `DownloadError` naming the URL, the cache and the switches."""
     try:
         yield
-    except OSError as error:
+    except OSError as error:  # requests' errors are OSErrors too
         if config.is_offline():
             raise
         url, cache = weights_source(model)
+        reason = type(error).__name__
+        if not isinstance(error, requests.RequestException):  # requests' own text is a paragraph of URLs
+            reason += f": {error}"
         raise DownloadError(
-            f"Could not download the {model} weights from {url} into {cache} ({type(error).__name__}: {error}). "
-            f"Check the network, or set {config.OFFLINE_ENV}=1 to run the suite on stand-in weights."
+            f"Could not download the {model} weights from {url} into {cache} ({reason}). Check the network, or set "
+            f"{config.OFFLINE_ENV}=1 to run the suite on stand-in weights. {config.NO_NETWORK_HINT}"
         ) from error

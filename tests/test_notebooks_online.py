@@ -32,4 +32,5 @@ def test_without_the_switch_the_first_download_fails_with_the_helpers_message(pa
     message = str(failure.value)
     assert "DownloadError" in message and "every mirror failed" in message
     assert str(tmp_path / "cache") in message and "IMAGE_SEARCH_OFFLINE=1" in message
+    assert "%env IMAGE_SEARCH_OFFLINE=1" in message and "IMAGE_SEARCH_KIT" in message  # in a running notebook
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.suffix == ".zip"]  # nothing looks complete

@@ -125,11 +125,12 @@ def _base(requirement: str) -> str:
     return re.split(r"[<>=!~ \[;@]", requirement.strip(), maxsplit=1)[0].lower()
 
 
-def test_environment_yml_lists_the_same_packages_as_pyproject():
+def test_environment_yml_lists_the_learners_packages_of_pyproject():
+    """The learner's environment, as `make lab` installs it: the dependencies and the lab and app extras, no test."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_base(r) for r in project["dependencies"]}
-    for extra in project["optional-dependencies"].values():
-        wanted |= {_base(r) for r in extra}
+    for extra in ("lab", "app"):
+        wanted |= {_base(r) for r in project["optional-dependencies"][extra]}
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     listed = set()
     for entry in conda:

@@ -213,9 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("names", nargs="*", metavar="NAME", help="dataset or model names, or all (default)")
     fetch.set_defaults(run=cmd_download)
 
-    from .exercises import add_command as add_exercises_command
+    from . import exercises, kit
 
-    add_exercises_command(commands)
+    exercises.add_command(commands)
+    kit.add_command(commands)
     return parser
 
 

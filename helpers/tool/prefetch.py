@@ -4,31 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import standins
-from .. import config
-from ..catalog import CLIP, CLIP_MODEL, TORCHVISION_RESNET50
-from ..models import downloading, library_warnings_hidden, resnet50_state_dict, weights_source
+import torch
+
+from .. import config, standins
+from ..catalog import CLIP, TORCHVISION_RESNET50
+from ..models import cached_weights, load_model
 
 
 def prefetch(model: str) -> Path:
-    """Download (or, offline, create) a model's weights into its library's cache; return the file or folder."""
+    """Download (or, offline, create) a model's weights into its library's cache (the kit's, with
+    `IMAGE_SEARCH_KIT`); return the file. Weights already there are not downloaded again.
+
+    Raises `DownloadError` (from `load_model`) when the weights cannot be downloaded."""
     if config.is_offline():
         if model == TORCHVISION_RESNET50:
             return standins.resnet50_checkpoint()
         return standins.clip_archive() if model == CLIP else standins.timm_checkpoint(model)
-    url, cache = weights_source(model)
-    with library_warnings_hidden(), downloading(model):
-        if model == TORCHVISION_RESNET50:
-            resnet50_state_dict()
-        elif model == CLIP:
-            import clip
-
-            clip.load(CLIP_MODEL, device="cpu")
-        else:
-            import huggingface_hub
-            import timm
-
-            timm.create_model(model, pretrained=True)
-            return Path(huggingface_hub.snapshot_download(url.removeprefix("https://huggingface.co/"),
-                                                          local_files_only=True))
-    return cache / Path(url).name
+    if cached_weights(model) is None:
+        load_model(model, torch.device("cpu"))
+    return cached_weights(model)
