@@ -20,7 +20,7 @@ from .collection import MODEL_PROPERTY, collection_model, create_quick, require_
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
 from .errors import CollectionError, InputError
 from .tool.existing import Fields, fields_of
-from .images import IMAGE_EXTENSIONS, find_images
+from .images import IMAGE_EXTENSIONS, content_hash, find_images
 from .inserting import check_lengths, insert, stored_paths
 from .results import PATH_FIELDS
 
@@ -28,6 +28,7 @@ CHUNK_BATCHES = 4
 DELETE_BATCH = 1000
 REBUILD_SUFFIX = "_rebuild"  # a collection of another vector size is rebuilt beside the old one under this name
 REBUILD_OF = "image_search.rebuild_of"  # ... which records whose rebuild it is
+CONTENT_HASH = "content_hash"  # the field of each row that holds its file's `content_hash`
 
 
 @dataclass
@@ -89,8 +90,9 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     images = images_below(folder)
     finish_rebuild(client, name)
     target = _target(client, name, encoder, path_field, vector_field)
-    fields = {path: {target.path: os.path.abspath(path), **(extra_fields(path) if extra_fields else {})}
-              for path in images}
+    hashed = target.dynamic or CONTENT_HASH in target.names  # what `index --sync` tells a changed file by
+    fields = {path: {target.path: os.path.abspath(path), **({CONTENT_HASH: content_hash(path)} if hashed else {}),
+                     **(extra_fields(path) if extra_fields else {})} for path in images}
     if client.has_collection(name):
         _check_fillable(name, target, next(iter(fields.values())))
         check_lengths(client, name, fields.values())  # a path too long stops the run before any insert
