@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from ..collection import require_collection
+from ..collection import MODEL_PROPERTY, collection_model, require_collection
 from ..encoders import DEFAULT_BATCH_SIZE, Encoder
 from ..images import content_hash
 from ..indexing import CHUNK_BATCHES, CONTENT_HASH, DELETE_BATCH, images_below, index_folder
@@ -96,6 +96,8 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
         for start in range(0, len(doomed), DELETE_BATCH):
             client.delete(name, ids=doomed[start:start + DELETE_BATCH])
         client.flush(name)
+    if collection_model(client, name) is None:  # made elsewhere: its rows are this model's, as `index` records
+        client.alter_collection_properties(name, properties={MODEL_PROPERTY: encoder.model_id})
     return report
 
 
