@@ -22,6 +22,7 @@ from .results import label_of
 
 # The edits that make a near-copy: each leaves the picture recognisably the same photo.
 COPY_KINDS = ("reencoded", "resized", "cropped", "flipped", "colour")
+QUIETED_LOGGERS = ("pymilvus", "milvus_lite")  # what logs a refused request, while `milvus_refusal` runs
 INDEX_FILE_SUFFIX = ".idx"  # Milvus Lite writes each segment's vector index beside its data, as <segment>.<field>.<type>.idx
 
 
@@ -145,17 +146,19 @@ def label_found(results: Sequence[Sequence[dict]], labels: Sequence[str], field:
 
 
 def milvus_refusal(call: Callable[[], object]) -> str:
-    """Run `call`, which Milvus is expected to refuse, and return what Milvus said (pymilvus's own error log,
-    which repeats it with a traceback, is held back meanwhile); "accepted" if Milvus did it."""
-    logger = logging.getLogger("pymilvus")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    """Run `call`, which Milvus is expected to refuse, and return what Milvus said (the error logs of pymilvus
+    and of Milvus Lite, which repeat it with a traceback, are held back meanwhile); "accepted" if Milvus did it."""
+    loggers = [logging.getLogger(name) for name in QUIETED_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
     try:
         call()
     except MilvusException as error:
         return error.message
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
     return "accepted"
 
 
