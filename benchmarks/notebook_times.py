@@ -9,7 +9,7 @@ Wall times on a shared machine include others' work; the CPU estimate is the mac
 seconds as they are (mostly one thread), per-image CPU seconds spread over all cores. Not included: downloads,
 Colab's `%pip install`, loading real weights (seeded stand-ins here).
 
-    python benchmarks/notebook_times.py [--images 64] [--painting-size 1500x1125]
+    python benchmarks/notebook_times.py [--images 64] [--painting-size 1500x1125] [--notebooks 01,04]
 """
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ NOTEBOOKS = (
     Notebook("02_paintings_search.ipynb", "resnet50", "paintings", (4990, 5980), 128, 128, 128, True),
     # 1,000 train photos, the Afghan hound query, 100 test photos for the zero-shot accuracy.
     Notebook("03_text_to_image_search.ipynb", "clip", "photos", (1101, 1101), DEFAULT_BATCH_SIZE, None, None, False),
+    # 1,000 train photos + 5 near-copies of 3 per class (1,500) + 100 test photos; the album's 200 photos, the 4
+    # its sync embeds, and 2 single photos (the changed file's old and new picture).
+    Notebook("04_photo_library.ipynb", "clip", "photos", (2806, 2806), DEFAULT_BATCH_SIZE, None, 256, False),
 )
 
 # Wraps the encoder's two image calls inside the notebook's kernel, adding up their wall and CPU seconds.
@@ -187,11 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=64, help="stand-in images timed per notebook (default 64)")
     parser.add_argument("--painting-size", default="1500x1125", help="notebook 02's stand-in size, WxH")
+    parser.add_argument("--notebooks", default="", help="only the notebooks whose file names start with these, "
+                                                         "comma-separated (default: all), e.g. 04")
     args = parser.parse_args(argv)
     painting_size = tuple(int(side) for side in args.painting_size.split("x"))  # (width, height)
     started, cores, estimates = time.perf_counter(), os.cpu_count() or 1, []
     with tempfile.TemporaryDirectory(prefix="notebook-times-") as tmp:
-        for notebook in NOTEBOOKS:
+        chosen = [prefix for prefix in args.notebooks.split(",") if prefix]
+        for notebook in [n for n in NOTEBOOKS if not chosen or n.file.startswith(tuple(chosen))]:
             wall, cpu, kb = per_image(notebook, args.images, painting_size, Path(tmp))
             run_wall, run_cpu, embed_wall, embed_cpu, sample_images = run_all(notebook, Path(tmp))
             estimates.append(Estimate(

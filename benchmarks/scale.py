@@ -50,10 +50,15 @@ def nlist_for(rows: int) -> int:
     return max(16, round(4 * math.sqrt(rows)))
 
 
+def both_ways(params: dict) -> dict:
+    """Build parameters flat (what a server reads) and nested under "params" (what Milvus Lite 3.2 reads)."""
+    return {**params, "params": params}
+
+
 INDEXES = {
     "FLAT": (lambda rows: {}, {}),
-    "IVF_FLAT": (lambda rows: {"nlist": nlist_for(rows)}, {"params": {"nprobe": 16}}),
-    "HNSW": (lambda rows: {"M": 16, "efConstruction": 200}, {"params": {"ef": 64}}),
+    "IVF_FLAT": (lambda rows: both_ways({"nlist": nlist_for(rows)}), {"params": {"nprobe": 16}}),
+    "HNSW": (lambda rows: both_ways({"M": 16, "efConstruction": 200}), {"params": {"ef": 64}}),
 }
 
 

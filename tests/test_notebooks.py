@@ -178,3 +178,40 @@ def test_notebook_03_counts_then_the_text_box_after_run_all(tmp_path):
     (kind, text), = shown[2]
     assert kind == "stream" and text.startswith("Could not search: Milvus says") and "image_collection" in text
     assert text.count("\n") == 1 and "Traceback" not in text
+
+
+# What notebook 04's measurements hold on the samples: every index searched was built over all 200 rows, recall
+# is against the exact search, the sync left one row per file, grouping spreads the classes, and each of the four
+# searches of the hybrid comparison answered every photo + text pair.
+CHECKS_04 = """
+assert len(rows) == 200 and nlist == 5 and list(INDEXES) == ["FLAT", "HNSW_SQ", "IVF_FLAT", "IVF_SQ8", "HNSW"]
+assert client.describe_index(collection_name=COLLECTION, index_name="vector")["index_type"] == "HNSW"
+assert len(ef_recalls) == len(efs) == 6 and all(0.0 <= recall <= 1.0 for recall in ef_recalls)
+assert len(curve) == 30 and threshold in thresholds and len(similar) == len(copies) == 120
+assert all(len(group) >= 2 for group in groups) and not client.has_collection(CHECK)
+assert distinct_labels(grouped, "label", TOP_K) > distinct_labels(plain, "label", TOP_K)
+assert len(pairs) == 24 and all(len(found) == 24 and all(len(hits) == TOP_K for hits in found) for found in results.values())
+"""
+
+
+def test_notebook_04_counts_its_sync_and_its_measurements(tmp_path):
+    texts, _, nb = run("04_photo_library.ipynb", tmp_path, [], output="", checks=CHECKS_04)
+    (changed,) = [cell.outputs for cell in nb.cells if "changed_path = " in cell.source]
+    changed_path = "".join(output.get("text", "") for output in changed).split("changed ")[1].split(", deleted")[0]
+    assert list(texts.values()) == [
+        "80 gallery photos in 8 classes, 8 query photos\n"
+        "120 near-copies (reencoded, resized, cropped, flipped, colour) of 24 photos\n",
+        "The collection 'photo_library' holds 200 photos: 80 gallery photos and 120 near-copies.\n",
+        "IVF_PQ:        index_type='IVF_PQ' is reserved for a future phase; supported: HNSW, HNSW_SQ, IVF_FLAT, "
+        "IVF_SQ8, BRUTE_FORCE\n"
+        "HNSW_PQ:       unknown index_type: 'HNSW_PQ'\n"
+        "IVF_RABITQ:    unknown index_type: 'IVF_RABITQ'\n"
+        "BINARY_VECTOR: field 'code' uses Milvus type BinaryVector which MilvusLite does not support. Phase 10.2 "
+        "supports: BOOL, INT8/16/32/64, FLOAT, DOUBLE, VARCHAR, JSON, ARRAY, GEOMETRY, TIMESTAMPTZ, FLOAT_VECTOR, "
+        "SPARSE_FLOAT_VECTOR.\n",
+        "The album holds 16 photos; the collection 'album' holds 16 rows.\n",
+        "Sync: added 3, changed 1, removed 2, unchanged 13\n",
+        "Again: added 0, changed 0, removed 0, unchanged 17\n"
+        "Files in the album: 17; rows: 17; the same paths: True; paths stored twice: 0; rows of deleted files: 0\n"
+        f"{changed_path}: similarity of its stored vector to its new picture 1.000\n",
+    ]

@@ -20,9 +20,10 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONDA_NAMES = {"pytorch": "torch"}
 
 
-def test_there_are_three_notebooks():
+def test_there_are_four_notebooks():
     assert [path.name for path in NOTEBOOKS] == [
-        "01_reverse_image_search.ipynb", "02_paintings_search.ipynb", "03_text_to_image_search.ipynb"]
+        "01_reverse_image_search.ipynb", "02_paintings_search.ipynb", "03_text_to_image_search.ipynb",
+        "04_photo_library.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
@@ -92,6 +93,20 @@ TAUGHT = {
         ("search", {"data": "encoder.embed_texts(texts)"}),
         ("search", {"data": "[encoder.embed_image(query_image)]"}),
         ("search", {"data": "class_vectors", "limit": "10"}),
+    ],
+    "04_photo_library.ipynb": [
+        ("insert", {}),
+        ("flush", {"collection_name": "COLLECTION"}),
+        ("create_index", {"index_params": "index_params"}),
+        ("describe_index", {}),
+        ("search", {"search_params": "params"}),
+        ("search", {"search_params": "{'metric_type': 'COSINE', 'params': {'radius': threshold, 'range_filter': 1.0, "
+                                     "'ef': 64}}"}),
+        ("upsert", {"collection_name": "ALBUM_COLLECTION"}),
+        ("delete", {"filter": "f'path in {changes.removed}'"}),
+        ("search", {"group_by_field": "'label'"}),
+        ("hybrid_search", {"reqs": "[by_image, by_text]", "ranker": "RRFRanker(60)"}),
+        ("hybrid_search", {"reqs": "[by_image, by_text]", "ranker": "WeightedRanker(0.5, 0.5)"}),
     ],
 }
 LESSON_IMPORTS = {"helpers", "pymilvus", "tqdm"}  # besides the standard library

@@ -1,4 +1,4 @@
-"""helpers.collection, connection and inserting on a real Milvus server (loopback) and on Milvus
+"""helpers.collection, connection and indexing on a real Milvus server (loopback) and on Milvus
 Lite: the same tests, the same assertions.
 
 Most tests are parametrized over the backend, `lite` (a Milvus Lite file in a temporary folder) and

@@ -29,6 +29,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     from ..indexing import images_below
     from .rebuild import index_or_rebuild
 
+    if args.sync and args.recreate:
+        raise InputError("--sync and --recreate do opposite things (keep unchanged rows, replace every row): "
+                         "choose one.")
     images_below(args.folder)  # an empty or wrong folder is reported before the model loads
     client = _client(args)
     model = _index_model(client, args)
@@ -38,6 +41,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     from ..encoders import load_encoder  # imports torch: seconds
 
     encoder = load_encoder(model, precision=args.precision)
+    if args.sync:
+        from .sync import sync_folder
+
+        print(sync_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size).summary())
+        return 0
     report = index_or_rebuild(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
                           recreate=args.recreate)
     print(report.summary())
@@ -171,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     index.add_argument("--recreate", action="store_true",
                        help="replace all its rows with the images in FOLDER (the new rows are written first)")
+    index.add_argument("--sync", action="store_true",
+                       help="bring the collection in step with FOLDER: insert new files, re-embed changed ones "
+                            "(by content), delete the rows of files that are gone")
     with_precision(index)
     index.set_defaults(run=cmd_index)
 
