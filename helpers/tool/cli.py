@@ -222,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("download", help="fetch datasets and model weights into their caches")
     fetch.add_argument("names", nargs="*", metavar="NAME", help="dataset or model names, or all (default)")
     fetch.set_defaults(run=cmd_download)
+
+    from .exercises import add_command as add_exercises_command
+
+    add_exercises_command(commands)
     return parser
 
 
