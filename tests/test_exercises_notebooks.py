@@ -52,6 +52,23 @@ WRONG = {
         ("q3", "q3.check(photo, classes[int(np.argmin(class_vectors @ encoder.embed_image(photo)))])",
          "(the least similar one: argmin instead of argmax?)"),
     ],
+    "04_photo_library.ipynb": [
+        ("q1", "q1.check(my_copy, client.search(collection_name=COLLECTION, data=[library.vectors[library.sources.index("
+               "my_copy)]], limit=10, output_fields=[\"filepath\"])[0], my_original)",
+         "a range search keeps only radius < similarity <= range_filter"),
+        ("q1", "q1.check(my_copy, near[:2], my_original)", "a range search still returns at most `limit` hits"),
+        ("q1", "q1.check(my_copy, near, str(copy_paths[0]))", "is another copy of the same photo"),
+        ("q2", "q2.check(my_class, client.query(collection_name=ALBUM_COLLECTION, filter=f'path like \"{my_class}\"', "
+               'output_fields=["count(*)"]))', "no row matched: `path` is the file's path in the album"),
+        ("q2", 'q2.check(my_class, client.query(collection_name=ALBUM_COLLECTION, filter="", output_fields=["count(*)"]))',
+         "is every row of the album: your filter kept them all"),
+        ("q3", "q3.check(client.search(collection_name=COLLECTION, data=[queries.vectors[0]], limit=5, "
+               'output_fields=["label"], search_params=search_params)[0])',
+         'group_by_field="label" returns one hit per class'),
+        ("q3", "q3.check(client.search(collection_name=COLLECTION, data=[queries.vectors[1]], limit=5, "
+               'group_by_field="label", output_fields=["label"], search_params=search_params)[0])',
+         "search COLLECTION with data=[queries.vectors[0]]"),
+    ],
 }
 COUNT = 'client.query(collection_name=COLLECTION, filter="", output_fields=["count(*)"])[0]["count(*)"]'
 

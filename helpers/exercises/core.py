@@ -83,6 +83,15 @@ def hits_of(answer: Any, name: str) -> list[dict]:
     return hits
 
 
+def count_of(answer: Any, name: str) -> Any:
+    """The number a `count(*)` query answered (or the answer itself, a number), or NotYet saying it holds rows."""
+    if isinstance(answer, list) and answer and "count(*)" not in answer[0]:
+        raise NotYet(f"`{name}` holds {len(answer)} rows, not their count: ask for output_fields=[\"count(*)\"].")
+    if isinstance(answer, list) and not answer:
+        raise NotYet(f"`{name}` is an empty list: the query matched no row (see below for a `like` pattern).")
+    return answer[0]["count(*)"] if isinstance(answer, list) else answer
+
+
 def entity_field(hit: Mapping, field: str, name: str) -> Any:
     """A stored field of a hit, or NotYet saying to ask for it with output_fields."""
     entity = hit.get("entity") or {}

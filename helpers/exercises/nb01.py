@@ -9,7 +9,7 @@ import numpy as np
 
 from ..images import labelled_images
 from ..results import label_of
-from .core import Exercise, NotYet, entity_field, exact_nearest, hits_of, lesson_value, same_neighbours
+from .core import Exercise, NotYet, count_of, entity_field, exact_nearest, hits_of, lesson_value, same_neighbours
 
 NOTEBOOK = "01_reverse_image_search.ipynb"
 CLASS = "Afghan_hound"
@@ -17,11 +17,7 @@ CLASS = "Afghan_hound"
 
 def _count_one_class(lesson: Mapping[str, Any], counted: Any) -> str:
     client, collection = lesson_value(lesson, "client"), lesson_value(lesson, "COLLECTION")
-    if isinstance(counted, list) and counted and "count(*)" not in counted[0]:
-        raise NotYet(f"`afghan_count` holds {len(counted)} rows, not their count: ask for output_fields=[\"count(*)\"].")
-    number = counted[0]["count(*)"] if isinstance(counted, list) and counted else counted
-    if isinstance(number, list):
-        raise NotYet("`afghan_count` is an empty list: the query matched no row (see below for a `like` pattern).")
+    number = count_of(counted, "afghan_count")
     expected = sum(label == CLASS for _, label in labelled_images(Path(lesson_value(lesson, "data_root")) / "train"))
     everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
     if number == expected:
