@@ -45,7 +45,7 @@ def test_without_it_faiss_shares_torchs_runtime(first):
 
 
 def test_importing_helpers_after_torch_warns_with_what_to_do():
-    stderr = fresh_interpreter("import torch\nfrom helpers.connection import connect").stderr
+    stderr = fresh_interpreter("import torch\nfrom helpers.connection import connection_options").stderr
     assert "RuntimeWarning: torch was imported before helpers" in stderr
     assert "Restart the kernel (or the script) and import helpers before torch." in stderr
     assert "RuntimeWarning" not in fresh_interpreter("import helpers\nimport torch").stderr
