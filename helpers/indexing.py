@@ -20,7 +20,7 @@ from .collection import MODEL_PROPERTY, collection_model, create_quick, require_
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
 from .errors import CollectionError, InputError
 from .tool.existing import Fields, fields_of
-from .images import IMAGE_EXTENSIONS, find_images
+from .images import describe_skipped, find_images, not_images
 from .inserting import check_lengths, insert, stored_paths
 from .results import PATH_FIELDS
 
@@ -53,9 +53,7 @@ class IndexReport:
             first = f"Nothing new to index: all {self.already_indexed} images are already in the collection."
         else:
             first = "Indexed no images."
-        lines = [first] + ([f"Skipped {len(self.skipped)} files:"] if self.skipped else [])
-        lines += [f"  {reason}" if reason.startswith(path) else f"  {path}: {reason}" for path, reason in self.skipped]
-        return "\n".join(lines)
+        return "\n".join([first, *describe_skipped(self.skipped)])
 
 
 def images_below(folder: str | os.PathLike) -> list[Path]:
@@ -63,8 +61,8 @@ def images_below(folder: str | os.PathLike) -> list[Path]:
     images = find_images(folder)
     if not images:
         raise InputError(
-            f"No images found in {folder} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} in any case, "
-            "recursively). Point to the folder that holds your images."
+            f"No images found in {folder} (looked recursively for every format Pillow reads, HEIC and TIFF "
+            "included). Point to the folder that holds your images."
         )
     return images
 
@@ -103,6 +101,7 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     report.already_indexed = len(images) - len(todo)
     if report.indexed == 0 and report.already_indexed == 0:
         raise _none_decoded(folder, images, report)
+    report.skipped = [(str(path), reason) for path, reason in not_images(folder)] + report.skipped
     if collection_model(client, name) is None:  # made elsewhere: its rows are this model's, as its caller says
         client.alter_collection_properties(name, properties={MODEL_PROPERTY: encoder.model_id})
     return report

@@ -20,6 +20,7 @@ pytest_plugins = ["milvus_fixture", "browser", "real_weights"]
 TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "server", "cli": "cli"}
 TIER_BY_PARAMETER = {"server": "server"}  # a test parametrized over backends, in its "server" case
 TIER_BY_FILE = {"test_wheel.py": "wheel", "test_notebooks.py": "notebook", "test_notebooks_online.py": "notebook",
+                "test_clean_notebooks.py": "notebook",
                 "test_jupyterlab.py": "browser", "test_interrupted_indexing.py": "cli", "test_idle_lite_client.py": "slow"}
 
 
