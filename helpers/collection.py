@@ -9,6 +9,7 @@ their vectors, so a later search cannot mix models.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
 MILVUS_TOP_K_LIMIT = 16384  # the most hits Milvus returns for one query
+NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")  # Milvus's own: a server refuses any other name
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,22 @@ def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None
         )
 
 
+def check_collection_name(name: str) -> None:
+    """Refuse a name a Milvus server refuses (Milvus Lite takes more, so a collection made there could never move
+    to a server): letters, digits and underscores, starting with a letter or an underscore, at most 255
+    characters. The message suggests a valid name."""
+    if not NAME_RULE.fullmatch(name):
+        valid = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())[:255] or "images"
+        valid = valid if NAME_RULE.fullmatch(valid) else f"_{valid}"[:255]
+        raise InputError(f"Collection name {name!r} is not one Milvus takes: use letters, digits and underscores, "
+                         f"starting with a letter or an underscore, at most 255 characters, e.g. {valid!r}.")
+
+
 def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recreate: bool) -> bool:
     """Drop the collection when asked to; return True when a usable one already exists."""
     _forget(client, name)
+    if recreate or not client.has_collection(name):
+        check_collection_name(name)  # before anything is dropped or created
     if not client.has_collection(name):
         return False
     if recreate:

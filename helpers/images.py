@@ -83,7 +83,7 @@ def describe_skipped(skipped: Sequence[tuple[str, str]]) -> list[str]:
     of each reason with its first `SKIPPED_SHOWN` files."""
     if not skipped:
         return []
-    lines = [f"Skipped {len(skipped)} files:"]
+    lines = [f"Skipped {len(skipped)} file{'s' if len(skipped) > 1 else ''}:"]
     if len(skipped) <= SKIPPED_LISTED:
         return lines + [f"  {_with_path(path, reason)}" for path, reason in skipped]
     by_reason: dict[str, list[str]] = defaultdict(list)
