@@ -122,6 +122,7 @@ def test_a_name_milvus_refuses_is_refused_on_lite_before_anything_is_made(cli, p
 
 def test_a_name_milvus_refuses_is_refused_on_a_server_with_the_same_line(cli, photos, milvus_server):
     check_refused(cli("index", str(photos), "--db", milvus_server, "--collection", "my-photos"), "my-photos")
+    check_refused(cli("search", str(photos / HEIC), "--db", milvus_server, "--collection", "my-photos"), "my-photos")
     assert "my-photos" not in connect(milvus_server).list_collections()
 
 
@@ -193,7 +194,9 @@ def test_the_api_gives_paths_below_the_indexed_folder_unless_the_organiser_asks(
 # ---- the page in Chromium: --share without internet, an upload over the limit ----
 
 def test_share_without_internet_says_why_in_one_line_and_the_page_warns_of_no_link(page, real_weights_online, tmp_path,
-                                                                                 capsys):
+                                                                                 capsys, monkeypatch):
+    for key in ("NO_PROXY", "no_proxy"):  # the dead proxy stands for no internet; this machine is still reachable
+        monkeypatch.setenv(key, "127.0.0.1,localhost")
     encoder = load_encoder("efficientnet_lite0")  # real weights: offline mode is off, so a link is asked for
     db = str(tmp_path / "online.db")
     index_folder(connect(db), "my_photos", encoder, make_photos(tmp_path / "photos"), progress=False)

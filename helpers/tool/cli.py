@@ -28,11 +28,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .existing import unit_length_warning
     from .paths import record_folder
     from ..collection import check_collection_name
+    from ..connection import is_server
     from ..indexing import images_below, index_folder
 
     images_below(args.folder)  # an empty or wrong folder is reported before the model loads
+    if is_server(args.db):  # a server refuses such a name in every call, has_collection included
+        check_collection_name(args.collection)
     client = _client(args)
-    if not client.has_collection(args.collection):  # one made elsewhere under another name is written as it is
+    if not client.has_collection(args.collection):  # one a Lite file holds under another name is written as it is
         check_collection_name(args.collection)
     model = _index_model(client, args)
     if client.has_collection(args.collection) and not args.recreate and (warning := unit_length_warning(

@@ -19,8 +19,8 @@ from PIL import Image
 from pymilvus import DataType, MilvusClient, MilvusException
 
 from ..catalog import CLIP, model_id
-from ..collection import check_top_k, collection_model, count, require_collection, search
-from ..connection import connect
+from ..collection import check_collection_name, check_top_k, collection_model, count, require_collection, search
+from ..connection import connect, is_server
 from ..errors import CollectionError, InputError, milvus_says, no_answer, require_text
 from .existing import query_model, unit_length_warning
 from .paths import indexed_folders
@@ -104,6 +104,8 @@ class Searcher:
         """`model` names the model that built a collection that records none (see `existing.query_model`);
         `top_k_limit` is the most results one query may ask for."""
         self.uri, self.collection, self.top_k_limit, self.precision = uri, collection, top_k_limit, precision
+        if is_server(uri):  # a server refuses such a name in every call: say so in one line
+            check_collection_name(collection)
         self.client = connect(uri, token, create=False)
         require_collection(self.client, collection, uri)
         self.model = query_model(self.client, collection, model)
