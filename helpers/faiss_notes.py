@@ -46,8 +46,8 @@ def print_notes(text: str) -> None:
     for line in text.splitlines(keepends=True):
         if found := SMALL_TRAINING_SET.search(line):
             vectors, lists, wanted = found.groups()
-            print(f"faiss built {lists} lists from {vectors} vectors (its k-means asks for {wanted}: with fewer, "
-                  "the lists are rougher, which the recall measurement shows).")
+            print(f"faiss built {lists} lists from {vectors} vectors (its k-means asks for at least {wanted}: "
+                  "with fewer, the lists are rougher, which the recall measurement shows).")
         else:
             others.append(line)
     if others:
