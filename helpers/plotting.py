@@ -68,9 +68,10 @@ def show_text_results(text: str, hits: Sequence[dict], columns: int = COLUMNS) -
 
 
 def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[dict]],
-                    search_seconds: float | None = None, title: str | None = None) -> Figure:
+                    search_seconds: float | None = None, title: str | None = None, score: str = "distance") -> Figure:
     """One row per query: the query first (titled with the search time, when given), then its hits titled
-    with distance; `results` is what one `client.search` with all the queries returned. `title` goes on top."""
+    with their score, named `score` ("similarity" for COSINE and IP, where higher is closer); `results` is what
+    one `client.search` with all the queries returned. `title` goes on top."""
     columns = 1 + max((len(hits) for hits in results), default=0)
     figure, axes = plt.subplots(len(queries), columns, squeeze=False, layout="constrained",
                                 figsize=(columns * INCHES_PER_THUMB, len(queries) * (INCHES_PER_THUMB + 0.3)))
@@ -80,7 +81,7 @@ def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[d
         for column in range(1, columns):
             if column <= len(hits):
                 hit = hits[column - 1]
-                _show(axes[row][column], hit_path(hit), f"{hit_label(hit)}\ndistance {hit['distance']:.3f}")
+                _show(axes[row][column], hit_path(hit), f"{hit_label(hit)}\n{score} {hit['distance']:.3f}")
             else:
                 axes[row][column].axis("off")
     if title:
