@@ -135,7 +135,7 @@ def test_page_text_search_on_a_clip_collection(apps, page):
     page.locator("#query-text textarea").fill("a white dog")
     page.locator("#query-text textarea").press("Enter")
     expect(page.locator(GALLERY_ITEMS)).to_have_count(app.TOP_K_DEFAULT, timeout=60_000)
-    assert all(re.fullmatch(r"\d+\. \w+ · -?[\d.]+", caption) for caption in captions(page))
+    assert all(re.fullmatch(r"\d+\. \w+ · similarity -?[\d.]+", caption) for caption in captions(page))
     page.locator("#query-text textarea").fill("   ")
     page.locator("#search-text").click()
     expect(page.locator("#query-time")).to_contain_text("Empty text query")
