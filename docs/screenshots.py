@@ -51,7 +51,8 @@ def real_weights_figure(folder: Path) -> Path:
         hits = search(client, "views", encoder.embed_images(queries).vectors, top_k=5)
         client.close()
         figure = plot_query_rows(queries, hits, title="timm efficientnet_lite0, real ImageNet weights: held-out "
-                                 "views of real photos (scikit-image, scikit-learn, matplotlib), top 5 of 72")
+                                 "views of real photos (scikit-image, scikit-learn, matplotlib), top 5 of 72",
+                                 score="similarity")  # COSINE: higher is closer
         path = folder / "search_real_weights.jpg"  # a JPEG: photos, a quarter of the PNG
         figure.savefig(path, dpi=80, pil_kwargs={"quality": 85})
         plt.close(figure)

@@ -10,16 +10,18 @@ their vectors, so a later search cannot mix models.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pymilvus import DataType, MilvusClient
 
-from .errors import CollectionError, rebuild_command
+from .errors import CollectionError, InputError, rebuild_command
 from .results import PATH_FIELDS
 
 MODEL_PROPERTY = "image_search.model"
 ITERATOR_BATCH = 1000  # rows per `query_iterator` batch
+NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")  # Milvus's own: a server refuses any other name
 
 
 def create_quick(client: MilvusClient, name: str, dim: int, *, metric: str = "COSINE", vector_field: str = "vector",
@@ -80,8 +82,21 @@ def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None
         )
 
 
+def check_collection_name(name: str) -> None:
+    """Raise `InputError` for a name a Milvus server refuses (Milvus Lite takes more, so a collection made there
+    could never move to a server): letters, digits and underscores, starting with a letter or an underscore, at
+    most 255 characters. The message suggests a valid name."""
+    if not NAME_RULE.fullmatch(name):
+        valid = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())[:255] or "images"
+        valid = valid if NAME_RULE.fullmatch(valid) else f"_{valid}"[:255]
+        raise InputError(f"Collection name {name!r} is not one Milvus takes: use letters, digits and underscores, "
+                         f"starting with a letter or an underscore, at most 255 characters, e.g. {valid!r}.")
+
+
 def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recreate: bool) -> bool:
     """Drop the collection when asked to; return True when a usable one already exists."""
+    if recreate or not client.has_collection(name):
+        check_collection_name(name)  # before anything is dropped or created
     if not client.has_collection(name):
         return False
     if recreate:

@@ -81,8 +81,9 @@ _notice_shown = False
 
 
 def announce_offline() -> None:
-    """Print the one-line offline notice to stderr once per process, when offline mode is on."""
+    """Print the one-line offline notice once per process, when offline mode is on: on stderr, apart from the
+    command line's output; in a notebook on stdout, since a notebook shows stderr in red, as an error."""
     global _notice_shown
     if is_offline() and not _notice_shown:
-        print(OFFLINE_NOTICE, file=sys.stderr)
+        print(OFFLINE_NOTICE, file=sys.stdout if "ipykernel" in sys.modules else sys.stderr)
         _notice_shown = True

@@ -6,19 +6,25 @@ with a sentence a person can act on, and the walk over a folder never hangs or s
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
+import re
 import warnings
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+import pillow_heif
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
 from .results import label_of
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"})
+SKIPPED_LISTED = 20  # up to this many skipped files are listed one by one; more are counted by reason
+SKIPPED_SHOWN = 3  # ... with the first few of each reason
 
 ImageSource = str | os.PathLike | Image.Image
 
@@ -27,9 +33,22 @@ class ImageError(InputError):
     """An image that cannot be used, with the reason in words."""
 
 
+@functools.cache
+def image_extensions() -> frozenset[str]:
+    """The file name extensions of every format Pillow decodes, HEIC/HEIF included (through pillow-heif), in
+    lower case: not those it can only write (PDF), only recognise (MPEG video) or only hand to a plug-in of
+    your own (HDF5, GRIB, BUFR)."""
+    _register_heif()
+    def decodes(kind: str) -> bool:
+        opener = Image.OPEN.get(kind, (None,))[0]
+        stub = inspect.isclass(opener) and issubclass(opener, ImageFile.StubImageFile)
+        return opener is not None and not stub and not Image.MIME.get(kind, "").startswith("video/")
+    return frozenset(ext.lower() for ext, kind in Image.registered_extensions().items() if decodes(kind))
+
+
 def is_image_file(path: str | os.PathLike) -> bool:
-    """True for a file name with one of the image extensions, whatever its case."""
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+    """True for a file name with the extension of a format Pillow decodes, whatever its case."""
+    return Path(path).suffix.lower() in image_extensions()
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -52,6 +71,39 @@ def find_images(folder: str | os.PathLike) -> list[Path]:
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder: pass a folder that holds images.")
     return [path for path in _walk(folder) if is_image_file(path)]
+
+
+def not_images(folder: str | os.PathLike) -> list[tuple[Path, str]]:
+    """The files below `folder` that `find_images` leaves out, each with the reason."""
+    return [(path, f"not an image ({f'Pillow reads no {path.suffix} files' if path.suffix else 'no extension'})")
+            for path in _walk(Path(folder)) if not is_image_file(path)]
+
+
+def describe_skipped(skipped: Sequence[tuple[str, str]]) -> list[str]:
+    """Lines that say which files were skipped and why: each one, or, for more than `SKIPPED_LISTED`, the count
+    of each reason with its first `SKIPPED_SHOWN` files."""
+    if not skipped:
+        return []
+    lines = [f"Skipped {len(skipped)} file{'s' if len(skipped) > 1 else ''}:"]
+    if len(skipped) <= SKIPPED_LISTED:
+        return lines + [f"  {_with_path(path, reason)}" for path, reason in skipped]
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for path, reason in skipped:
+        by_reason[_kind(path, reason)].append(_with_path(path, reason))
+    for kind, files in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        lines.append(f"  {len(files)} {kind}, for example:")
+        lines += [f"    {line}" for line in files[:SKIPPED_SHOWN]]
+        lines += [f"    ... and {len(files) - SKIPPED_SHOWN} more"] if len(files) > SKIPPED_SHOWN else []
+    return lines
+
+
+def _with_path(path: str, reason: str) -> str:
+    return reason if reason.startswith(str(path)) else f"{path}: {reason}"
+
+
+def _kind(path: str, reason: str) -> str:
+    """The reason without its file and its details: "not an image", "empty file", "too large to decode safely"."""
+    return re.split(r" \(|, ", reason.removeprefix(f"{path}: "), maxsplit=1)[0]
 
 
 def labelled_images(folder: str | os.PathLike) -> list[tuple[Path, str]]:
@@ -97,6 +149,7 @@ def load_rgb(source: ImageSource) -> Image.Image:
     path = Path(source)
     if not path.is_file():
         raise ImageError(f"{path}: no such file")
+    _register_heif()
     try:
         if path.stat().st_size == 0:
             raise ImageError(f"{path}: empty file (0 bytes)")
@@ -120,6 +173,12 @@ def load_rgb(source: ImageSource) -> Image.Image:
         raise ImageError(f"{path}: not an image Pillow can read (wrong extension or not an image)") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{path}: cannot be decoded, the file is corrupt or truncated ({error})") from None
+
+
+@functools.cache
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF (what iPhones save), once, when it is first needed rather than on import."""
+    pillow_heif.register_heif_opener()
 
 
 def content_hash(path: str | os.PathLike) -> str:

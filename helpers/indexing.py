@@ -8,6 +8,7 @@ VARCHAR limits before writing anything and holds Ctrl-C until its rows are in.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -23,7 +24,7 @@ from pymilvus import MilvusClient
 from .collection import Layout, create_quick, layout, rows
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
 from .errors import CollectionError, InputError
-from .images import IMAGE_EXTENSIONS, content_hash, find_images
+from .images import content_hash, describe_skipped, find_images, not_images
 
 CHUNK_BATCHES = 4  # batches embedded before each insert: a stopped run loses at most this much work
 INSERT_BATCH = 512  # rows per `client.insert` call
@@ -55,6 +56,7 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     report.already_indexed = len(images) - len(todo)
     if not report.indexed and not report.already_indexed:
         raise report.none_decoded(folder, len(images))
+    report.skipped = [(str(path), reason) for path, reason in not_images(folder)] + report.skipped
     return report
 
 
@@ -65,7 +67,10 @@ def image_fields(found: Layout, path_field: str, extra_fields: Callable[[Path], 
     hashed = found.dynamic or HASH_FIELD in found.names
 
     def fields(image: Path) -> dict:
-        own = {path_field: os.path.abspath(image), **({HASH_FIELD: content_hash(image)} if hashed else {})}
+        own = {path_field: os.path.abspath(image)}
+        if hashed:
+            with contextlib.suppress(OSError):  # a file that cannot be read is skipped when it fails to decode
+                own[HASH_FIELD] = content_hash(image)
         return {**own, **(extra_fields(image) if extra_fields else {})}
 
     return fields
@@ -94,9 +99,7 @@ class IndexReport:
             first = f"Nothing new to index: all {self.already_indexed} images are already in the collection."
         else:
             first = "Indexed no images."
-        lines = [first] + ([f"Skipped {len(self.skipped)} files:"] if self.skipped else [])
-        lines += [f"  {reason}" if reason.startswith(path) else f"  {path}: {reason}" for path, reason in self.skipped]
-        return "\n".join(lines)
+        return "\n".join([first, *describe_skipped(self.skipped)])
 
     def none_decoded(self, folder: str | os.PathLike, images: int) -> InputError:
         """The error for a run whose `images` image files in `folder` all failed to decode, with the first reasons."""
@@ -110,8 +113,8 @@ def images_below(folder: str | os.PathLike) -> list[Path]:
     images = find_images(folder)
     if not images:
         raise InputError(
-            f"No images found in {folder} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} in any case, "
-            "recursively). Point to the folder that holds your images."
+            f"No images found in {folder} (looked recursively for every format Pillow reads, HEIC and TIFF "
+            "included). Point to the folder that holds your images."
         )
     return images
 

@@ -68,9 +68,10 @@ def show_text_results(text: str, hits: Sequence[dict], columns: int = COLUMNS) -
 
 
 def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[dict]],
-                    search_seconds: float | None = None, title: str | None = None) -> Figure:
+                    search_seconds: float | None = None, title: str | None = None, score: str = "distance") -> Figure:
     """One row per query: the query first (titled with the search time, when given), then its hits titled
-    with distance; `results` is what one `client.search` with all the queries returned. `title` goes on top."""
+    with their score, named `score` ("similarity" for COSINE and IP, where higher is closer); `results` is what
+    one `client.search` with all the queries returned. `title` goes on top."""
     columns = 1 + max((len(hits) for hits in results), default=0)
     figure, axes = plt.subplots(len(queries), columns, squeeze=False, layout="constrained",
                                 figsize=(columns * INCHES_PER_THUMB, len(queries) * (INCHES_PER_THUMB + 0.3)))
@@ -80,7 +81,7 @@ def plot_query_rows(queries: Sequence[ImageSource], results: Sequence[Sequence[d
         for column in range(1, columns):
             if column <= len(hits):
                 hit = hits[column - 1]
-                _show(axes[row][column], hit_path(hit), f"{hit_label(hit)}\ndistance {hit['distance']:.3f}")
+                _show(axes[row][column], hit_path(hit), f"{hit_label(hit)}\n{score} {hit['distance']:.3f}")
             else:
                 axes[row][column].axis("off")
     if title:
@@ -120,9 +121,12 @@ def plot_embedding_map(vectors: Sequence[Sequence[float]], paths: Sequence[str],
     return figure
 
 
-def plot_recall_and_time(nprobes: Sequence[int], recalls: Sequence[float], seconds: Sequence[float],
+def plot_recall_and_time(nprobes: Sequence[int], recalls: Sequence[float], seconds: Sequence[Sequence[float]],
                          k: int) -> Figure:
-    """An IVF index's recall@k (left axis) and search time (right axis) against `nprobe`, on a log2 axis."""
+    """An IVF index's recall@k (left axis) and search time (right axis) against `nprobe`, on a log2 axis.
+
+    `seconds` holds the timings of each `nprobe`'s repeated search: the median is drawn, and the band around it
+    spans the fastest to the slowest run."""
     figure, recall_axis = plt.subplots(figsize=(7, 4), layout="constrained")
     recall_axis.plot(nprobes, recalls, "o-", color="tab:blue")
     recall_axis.set_xscale("log", base=2)
@@ -131,8 +135,12 @@ def plot_recall_and_time(nprobes: Sequence[int], recalls: Sequence[float], secon
     recall_axis.set_xlabel(f"nprobe (lists searched, of {max(nprobes)})")
     recall_axis.set_ylabel(f"recall@{k} against FLAT", color="tab:blue")
     time_axis = recall_axis.twinx()
-    time_axis.plot(nprobes, [s * 1000 for s in seconds], "s--", color="tab:orange")
+    milliseconds = [np.asarray(timings, dtype=float) * 1000 for timings in seconds]
+    time_axis.fill_between(nprobes, [t.min() for t in milliseconds], [t.max() for t in milliseconds],
+                           color="tab:orange", alpha=0.2, label="fastest to slowest")
+    time_axis.plot(nprobes, [np.median(t) for t in milliseconds], "s--", color="tab:orange", label="median")
     time_axis.set_ylim(bottom=0)
-    time_axis.set_ylabel("search time, all queries (ms)", color="tab:orange")
+    time_axis.set_ylabel(f"search time, all queries (ms; {len(milliseconds[0])} runs)", color="tab:orange")
+    time_axis.legend(loc="lower right")
     recall_axis.set_title(f"IVF_FLAT against an exact search: recall@{k} and time by nprobe")
     return figure

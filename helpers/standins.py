@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,14 +67,21 @@ def clip_archive() -> Path:
     path = folder() / f"clip-ViT-B-32-seed{SEED}.pt"
     if path.exists():
         return path
-    from clip.model import CLIP as ClipModel, convert_weights
+    # OpenAI publishes CLIP as a TorchScript archive, which only torch.jit.trace writes. torch deprecates tracing
+    # for new code, and the clip package imports pkg_resources, which setuptools deprecates: notices for this
+    # project, not for the reader, so exactly those two are silenced here, where they are raised.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace(_method)?` is deprecated",
+                                category=FutureWarning)
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        from clip.model import CLIP as ClipModel, convert_weights
 
-    torch.manual_seed(SEED)
-    model = ClipModel(
-        embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=32,
-        context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12,
-    ).eval()
-    convert_weights(model)
-    example = (torch.zeros(1, 3, 224, 224, dtype=torch.float16), torch.zeros(1, 77, dtype=torch.long))
-    traced = torch.jit.trace(model, example, check_trace=False)
+        torch.manual_seed(SEED)
+        model = ClipModel(
+            embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=32,
+            context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12,
+        ).eval()
+        convert_weights(model)
+        example = (torch.zeros(1, 3, 224, 224, dtype=torch.float16), torch.zeros(1, 77, dtype=torch.long))
+        traced = torch.jit.trace(model, example, check_trace=False)
     return _atomic_save(path, traced.save)

@@ -21,6 +21,7 @@ TIER_BY_FIXTURE = {"browser": "browser", "page": "browser", "milvus_server": "se
 TIER_BY_PARAMETER = {"server": "server"}  # a test parametrized over backends, in its "server" case
 TIER_BY_FILE = {"test_wheel.py": "wheel", "test_notebooks.py": "notebook", "test_notebooks_online.py": "notebook",
                 "test_exercises_notebooks.py": "notebook", "test_kit.py": "wheel", "test_install.py": "wheel",
+                "test_clean_notebooks.py": "notebook",
                 "test_jupyterlab.py": "browser", "test_interrupted_indexing.py": "cli", "test_sync.py": "cli",
                 "test_idle_lite_client.py": "slow"}
 

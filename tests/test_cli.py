@@ -29,7 +29,7 @@ def test_an_indexed_image_finds_itself_first(cli, indexed):
     result = cli("search", str(image), "--db", str(db), "--json", "--top-k", "4")
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
-    assert [set(hit) for hit in hits] == [{"path", "distance"}] * 4
+    assert [set(hit) for hit in hits] == [{"path", "distance", "similarity"}] * 4  # COSINE: a similarity
     assert hits[0]["path"] == str(image) and hits[0]["distance"] == pytest.approx(1.0, abs=1e-4)
     assert [hit["distance"] for hit in hits] == sorted((hit["distance"] for hit in hits), reverse=True)
 

@@ -1,3 +1,5 @@
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ def test_milvus_uri_and_token_come_from_the_environment(monkeypatch):
 
 def test_offline_notice_is_printed_once(monkeypatch, capsys):
     monkeypatch.setattr(config, "_notice_shown", False)
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)  # a terminal: stderr
     config.announce_offline()
     config.announce_offline()
     assert capsys.readouterr().err == config.OFFLINE_NOTICE + "\n"
@@ -41,3 +44,10 @@ def test_no_notice_online(monkeypatch, capsys):
     monkeypatch.delenv(config.OFFLINE_ENV)
     config.announce_offline()
     assert capsys.readouterr() == ("", "")
+
+
+def test_offline_notice_is_plain_output_in_a_notebook(monkeypatch, capsys):
+    monkeypatch.setattr(config, "_notice_shown", False)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))  # what a notebook's kernel holds
+    config.announce_offline()
+    assert capsys.readouterr() == (config.OFFLINE_NOTICE + "\n", "")

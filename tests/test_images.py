@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 import pytest
 from PIL import Image
 
@@ -124,6 +125,8 @@ GOOD = {  # relative path -> what it is (all at most BOMB_LIMIT pixels)
     "a/b/c/deep.png": "nested folders",
     "folder.jpg/inside.png": "a folder whose name looks like an image",
     "My Photos/Ünïcödé ñame 白い犬 🐶.png": "spaces and non-ASCII",
+    "iphone.heic": "HEIC, as an iPhone saves it (written by pillow-heif)",
+    "scan.tif": "TIFF", "scan_lzw.TIFF": "LZW-compressed TIFF",
 }
 BAD = {  # relative path -> words the reason must contain
     "truncated.jpg": "truncated",
@@ -167,6 +170,9 @@ def build_zoo(root: Path) -> None:
     for seed, name in enumerate(["a/b/c/deep.png", "folder.jpg/inside.png", "My Photos/Ünïcödé ñame 白い犬 🐶.png"],
                                 start=30):
         noise(16, 12, seed).save(path(name))
+    pillow_heif.from_pillow(noise(16, 12, 33)).save(path("iphone.heic"), quality=90)
+    noise(16, 12, 34).save(path("scan.tif"))
+    noise(16, 12, 35).save(path("scan_lzw.TIFF"), compression="tiff_lzw")
 
     photo = jpeg_bytes(noise(24, 24, 40))
     path("truncated.jpg").write_bytes(photo[:len(photo) // 2])
@@ -236,11 +242,31 @@ def test_a_bad_file_is_skipped_with_its_reason_and_the_run_goes_on(indexed, zoo,
     assert str(zoo / name) in report.summary()
 
 
-def test_only_bad_image_files_are_reported_and_other_files_are_ignored(indexed, zoo):
+def test_every_other_file_is_reported_as_not_an_image_with_its_extension(indexed, zoo):
     _, report = indexed
-    assert {path for path, _ in report.skipped} == {str(zoo / name) for name in BAD}
-    for name in IGNORED + ["png_without_extension"]:
-        assert name not in report.summary()
+    others = IGNORED  # png_without_extension among them
+    assert {path for path, _ in report.skipped} == {str(zoo / name) for name in [*BAD, *others]}
+    reasons = dict(report.skipped)
+    assert reasons[str(zoo / "README.txt")] == "not an image (Pillow reads no .txt files)"
+    assert reasons[str(zoo / "photo.jpg.bak")] == "not an image (Pillow reads no .bak files)"
+    assert reasons[str(zoo / "png_without_extension")] == reasons[str(zoo / ".DS_Store")] == "not an image (no extension)"
+    summary = report.summary()
+    assert f"Skipped {len(BAD) + len(others)} files:" in summary
+    assert all(f"{zoo / name}: not an image" in summary for name in others)
+
+
+def test_heic_and_tiff_photos_find_themselves_first(indexed, zoo, resnet34):
+    client, _ = indexed
+    for name in ["iphone.heic", "scan.tif", "scan_lzw.TIFF"]:
+        [best] = search(client, "zoo", resnet34.embed_image(zoo / name), top_k=1)
+        assert hit_path(best) == str(zoo / name)
+
+
+def test_every_format_pillow_decodes_counts_as_an_image_and_only_those(tmp_path):
+    from helpers.images import image_extensions
+
+    assert {".jpg", ".png", ".tif", ".tiff", ".heic", ".heif", ".webp", ".avif", ".jp2"} <= image_extensions()
+    assert not {".pdf", ".mpg", ".h5", ".txt", ""} & image_extensions()  # written only, video, a plug-in's, text
 
 
 def test_a_non_ascii_path_comes_back_from_milvus_unchanged(indexed, zoo, resnet34):
@@ -275,7 +301,7 @@ def test_indexing_the_zoo_again_adds_nothing_and_reports_the_bad_files_again(ind
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Image, "MAX_IMAGE_PIXELS", BOMB_LIMIT)
         again = index_folder(client, "zoo", resnet34, zoo, batch_size=64, progress=False)
-    assert (again.indexed, again.already_indexed, len(again.skipped)) == (0, len(GOOD), len(BAD))
+    assert (again.indexed, again.already_indexed, len(again.skipped)) == (0, len(GOOD), len(BAD) + len(IGNORED))
     assert count(client, "zoo") == len(GOOD)
 
 

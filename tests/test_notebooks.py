@@ -144,6 +144,8 @@ def test_the_install_cell_of_notebooks_02_and_03_on_colab_installs_the_package(n
 # and the filtered search of the worst query returns only its painter.
 CHECKS_02 = """
 assert (rows, nlist, nprobes) == (20, 5, [1, 2, 4, 5]) and len(recalls) == len(seconds) == 4 and recalls[-1] == 1.0
+assert recalls[0] < recalls[-1] and recalls == sorted(recalls)  # the index is built: one list of 5 misses neighbours
+assert all(len(timings) == REPEATS > 1 for timings in seconds)
 assert len(same_painter.queries) == 5 and 0.0 <= same_painter.precision <= 1.0
 assert {hit["entity"]["painter"] for hit in own_painter[0]} == {worst.label}
 assert client.describe_index(collection_name=COLLECTION,

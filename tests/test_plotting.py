@@ -65,6 +65,8 @@ def test_query_rows_figure_has_a_row_per_query_and_writes_no_file(tmp_path, monk
     assert axes[1].get_title() == f"{IMAGES[0].parent.name}\ndistance 1.000"
     assert not axes[7].get_images()  # the second query has only two hits: the last cell stays empty
     assert plot_query_rows(queries[:1], results[:1]).axes[0].get_title().endswith("\nquery")  # no time given
+    cosine = plot_query_rows(queries[:1], results[:1], score="similarity")  # higher is closer: not a distance
+    assert cosine.axes[1].get_title() == f"{IMAGES[0].parent.name}\nsimilarity 1.000"
     with Image.open(target) as saved:
         assert saved.size[0] > saved.size[1] > 0
 

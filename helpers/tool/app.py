@@ -7,67 +7,38 @@ images are ever served: no folder is added to Gradio's `allowed_paths`."""
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import io
 import sys
-import tempfile
-import threading
-from pathlib import Path
-
-from PIL import Image
 
 from .. import config
 from ..encoders import Encoder
 from ..errors import EXPECTED_ERRORS
 from .extras import require_gradio
 from ..images import ImageError, load_rgb
-from .searcher import ALL, PAGE_TOP_K_LIMIT, Results, Searcher
+from .launch_lines import UPLOAD_NOTE_JS, no_share_link, port_taken
+from .paths import shown_path
+from .searcher import ALL, PAGE_TOP_K_LIMIT, Results, Searcher, score_words
+from .thumbnails import Thumbnails
 
 require_gradio()  # a missing Gradio, or another major version, is one line naming the command that fixes it
 import gradio as gr  # noqa: E402  (after that check)
 
 TOP_K_DEFAULT = 10
 MAX_FILE_SIZE = f"{config.MAX_UPLOAD_MB}mb"
-THUMBNAIL_SIDE = 320
 SHARE_WARNING = ("Warning: a share link is public. Anyone who has it can search this collection and see its "
                  "images until you stop the app (Ctrl-C).")
-NO_IMAGE = "No image to search with: upload a photo (JPEG, PNG, WebP, GIF or BMP), take one with the webcam or paste one."
+NO_IMAGE = ("No image to search with: upload a photo (JPEG, PNG, HEIC, TIFF, WebP and every other format Pillow "
+            f"reads, up to {config.MAX_UPLOAD_MB} MB), take one with the webcam or paste one.")
 HOW_TO_SEND = ("pass a file uploaded to /gradio_api/upload as {\"path\": ...} (over HTTP, see /gradio_api/info), "
                "or gradio_client.handle_file(path) (from Python).")
 MIN_CROP = 8
 CSS = """
 #query-time {min-height: 1.5em}
 #share-warning {color: #b45309; font-weight: 600}
+#upload-note {color: #b91c1c; font-weight: 600}
 #vector-warning {color: #b45309}
 """
-
-
-class Thumbnails:
-    """Small JPEG copies of the collection's images in a private temporary folder: the only files the page shows."""
-
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="image-search-app-")
-        self._made: dict[str, str] = {}
-
-    @property
-    def folder(self) -> str:
-        """The folder that holds them: the one folder the app serves."""
-        return self._folder.name
-
-    def of(self, path: str) -> str:
-        """The thumbnail of the image at `path`; a grey square when it cannot be read any more."""
-        if path in self._made:
-            return self._made[path]
-        target = Path(self._folder.name) / f"{hashlib.sha256(path.encode()).hexdigest()[:32]}.jpg"
-        try:
-            image = load_rgb(path)
-        except ImageError:
-            image = Image.new("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE), (200, 200, 200))
-        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        partial = target.with_suffix(f".{threading.get_ident()}.part")  # two searches may show the same image
-        image.save(partial, "JPEG", quality=85)
-        partial.replace(target)
-        self._made[path] = str(target)
-        return str(target)
 
 
 def _named(error: Exception, upload: dict) -> str:
@@ -75,8 +46,8 @@ def _named(error: Exception, upload: dict) -> str:
     return str(error).replace(upload["path"], upload.get("orig_name") or "the image")
 
 
-def _caption(hit: dict) -> str:
-    return f"{hit['rank']}. {hit['label']} · {hit['distance']:.3f}"
+def _caption(hit: dict, score: str) -> str:
+    return f"{hit['rank']}. {hit['label']} · {score} {hit['distance']:.3f}"
 
 
 class _Page(gr.Blocks):
@@ -96,12 +67,15 @@ class _Page(gr.Blocks):
         return f"Image search page ({self.title}): {where}"
 
 
-def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr.Blocks:
+def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False, full_paths: bool = False) -> gr.Blocks:
     """The page over `searcher`'s collection, with the API endpoints /search_image and /search_text, whose hits
-    carry the URL of their thumbnail (in `thumbnails.folder`, which the server must allow)."""
+    carry the URL of their thumbnail (in `thumbnails.folder`, which the server must allow) and the image's path
+    below the folder `index` was given, else its file name (`full_paths`: the path as stored). With `share`, the
+    page warns that its link is public, once the link exists."""
+    score, how = score_words(searcher.metric)
 
     def show(results: Results) -> tuple[list, str]:
-        return [(thumbnails.of(hit["filepath"]), _caption(hit)) for hit in results.hits], results.status()
+        return [(thumbnails.of(hit["filepath"]), _caption(hit, score)) for hit in results.hits], results.status()
 
     def page_image(image: dict | None, top_k: int, value: str, quiet: bool = False) -> tuple[list, str, str]:
         if not image or not image.get("path"):
@@ -141,7 +115,8 @@ def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr
 
     def with_thumbnails(hits: list[dict], request: gr.Request) -> list[dict]:
         root = str(request.base_url).rstrip("/")
-        return [{**hit, "thumbnail": f"{root}/gradio_api/file={thumbnails.of(hit['filepath'])}"} for hit in hits]
+        return [{**hit, "filepath": hit["filepath"] if full_paths else shown_path(hit["filepath"], searcher.folders),
+                 "thumbnail": f"{root}/gradio_api/file={thumbnails.of(hit['filepath'])}"} for hit in hits]
 
     def api_image(image: dict | None, top_k: float, value: str, request: gr.Request) -> list[dict]:
         """Search with an image file; returns the hits, best first, each with the URL of its thumbnail."""
@@ -167,14 +142,16 @@ def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr
             gr.Markdown(searcher.warning, elem_id="vector-warning")
         if config.is_offline():
             gr.Markdown(config.OFFLINE_NOTICE)
-        if share:
-            gr.Markdown(SHARE_WARNING, elem_id="share-warning")
+        if share:  # shown once the link exists: Gradio may fail to make one (no internet, a blocked tunnel)
+            warning = gr.Markdown(SHARE_WARNING, elem_id="share-warning", visible=False)
+            page.load(lambda: gr.update(visible=bool(page.share_url)), None, warning, api_visibility="private")
         mode, corner = gr.State(""), gr.State(None)
         with gr.Row():
             with gr.Column(scale=1, min_width=340):
                 query = gr.Image(label="Query image (click two corners to crop)",
                                  type="filepath", sources=["upload", "webcam", "clipboard"], format="png", height=360,
                                  elem_id="query-image")
+                gr.Markdown(elem_id="upload-note")  # UPLOAD_NOTE_JS writes here; the server never does
                 image_button = gr.Button("Search with the image", variant="primary", elem_id="search-image")
                 with gr.Row(visible=searcher.takes_text):
                     text = gr.Textbox(label="or describe it", placeholder="a white dog", scale=3,
@@ -187,7 +164,8 @@ def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr
                                     visible=bool(searcher.filter_values), elem_id="filter")
             with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="query-time")
-                gallery = gr.Gallery(label="Results: rank, label (class folder), distance", columns=4, height=600,
+                gallery = gr.Gallery(label=f"Results: rank, label (class folder), {score} ({how})", columns=4,
+                                     height=600,
                                      object_fit="cover", elem_id="results")
         outputs = [gallery, status, mode]
         # preprocess=False: the page gets the uploaded file's path (Gradio checks it is an upload) and load_rgb
@@ -222,27 +200,40 @@ def build(searcher: Searcher, thumbnails: Thumbnails, share: bool = False) -> gr
 
 def launch(uri: str | None = None, collection: str = "images", *, token: str | None = None, host: str = "127.0.0.1",
            port: int | None = None, share: bool | None = None, precision: str | None = None,
-           encoder: Encoder | None = None, model: str | None = None, block: bool = False) -> gr.Blocks:
+           encoder: Encoder | None = None, model: str | None = None, block: bool = False,
+           full_paths: bool = False) -> gr.Blocks:
     """Start the page for `collection`: inline in JupyterLab, with a public link on Colab (Gradio's defaults; in
     offline mode none, which a line says), bound to `host`. A notebook passes its `encoder` to
     load no second copy. With `block=True` it serves until Ctrl-C, as `python -m helpers app` does. `model` names
-    the model that built a collection that records none (made elsewhere)."""
+    the model that built a collection that records none (made elsewhere). `full_paths`: the API's hits carry the
+    images' paths as stored, not below the indexed folder. A port that is taken raises `InputError`."""
     searcher = Searcher(uri or config.milvus_uri(), collection, token=token, precision=precision, encoder=encoder,
                         model=model)
     if searcher.warning:
         print(searcher.warning, file=sys.stderr)
     wanted = share if share is not None else config.in_colab()
     shared = wanted and not config.is_offline()  # offline mode asks the network for nothing, a share link included
-    if shared:
-        print(SHARE_WARNING, file=sys.stderr)
     thumbnails = Thumbnails()
-    page = build(searcher, thumbnails, share=shared)
+    page = build(searcher, thumbnails, share=shared, full_paths=full_paths)
     page.queue(default_concurrency_limit=1)
-    # show_error: an API caller gets the sentence of every error (over HTTP too), not only of a gr.Error.
-    page.launch(server_name=host, server_port=port, share=shared, max_file_size=MAX_FILE_SIZE,
-                allowed_paths=[thumbnails.folder], show_error=True, prevent_thread_lock=True, css=CSS,
-                footer_links=["api"], run_history=False, quiet=wanted and not shared)
-    if wanted and not shared:
+    gradio_said = io.StringIO()  # Gradio's own lines name launch()'s arguments, not ours: we say it ourselves
+    try:
+        with contextlib.redirect_stdout(gradio_said):
+            # show_error: an API caller gets the sentence of every error (over HTTP too), not only of a gr.Error.
+            page.launch(server_name=host, server_port=port, share=shared, max_file_size=MAX_FILE_SIZE,
+                        allowed_paths=[thumbnails.folder], show_error=True, prevent_thread_lock=True, css=CSS,
+                        js=UPLOAD_NOTE_JS, footer_links=["api"], run_history=False, quiet=True)
+    except OSError as error:
+        if "Cannot find empty port" in str(error):
+            raise port_taken(host, port) from None
+        raise
+    print(f"* Running on local URL:  {page.local_url}")
+    if page.share_url:
+        print(f"* Running on public URL: {page.share_url}")
+        print(SHARE_WARNING, file=sys.stderr)
+    elif shared:
+        print(no_share_link(gradio_said.getvalue(), page.local_url), file=sys.stderr)
+    elif wanted:
         print(f"No public link in offline mode ({config.OFFLINE_ENV}=1): the page is served at {page.local_url} only.",
               file=sys.stderr)
     if block:

@@ -26,14 +26,21 @@ def _client(args: argparse.Namespace):
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .existing import unit_length_warning
+    from ..collection import check_collection_name
+    from ..connection import is_server
     from ..indexing import images_below
+    from .paths import record_folder
     from .rebuild import index_or_rebuild
 
     if args.sync and args.recreate:
         raise InputError("--sync and --recreate do opposite things (keep unchanged rows, replace every row): "
                          "choose one.")
     images_below(args.folder)  # an empty or wrong folder is reported before the model loads
+    if is_server(args.db):  # a server refuses such a name in every call, has_collection included
+        check_collection_name(args.collection)
     client = _client(args)
+    if not client.has_collection(args.collection):  # one a Lite file holds under another name is written as it is
+        check_collection_name(args.collection)
     model = _index_model(client, args)
     if client.has_collection(args.collection) and not args.recreate and (warning := unit_length_warning(
             client, args.collection, model)):
@@ -48,6 +55,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     report = index_or_rebuild(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
                           recreate=args.recreate)
+    record_folder(client, args.collection, args.folder, replace=args.recreate)  # the page's paths start below it
     print(report.summary())
     print(f"Collection '{args.collection}' at {args.db} holds {report.indexed + report.already_indexed} "
           f"images from {args.folder} (model {encoder.name}, {encoder.dim}-d).")
@@ -98,8 +106,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(searcher.warning, file=sys.stderr)
     found = searcher.search_text(args.text, args.top_k) if args.text is not None else \
         searcher.search_image(query, args.top_k)
-    if args.json:
-        print(json.dumps([{"path": hit["filepath"], "distance": hit["distance"]} for hit in found.hits]))
+    if args.json:  # "distance" is pymilvus's name whatever the metric; "similarity" where higher is better
+        print(json.dumps([{"path": hit["filepath"], "distance": hit["distance"],
+                           **({"similarity": hit["similarity"]} if "similarity" in hit else {})} for hit in found.hits]))
     else:
         for hit in found.hits:
             print(f"{hit['rank']:3d}  {hit['distance']:8.4f}  {hit['filepath']}")
@@ -129,7 +138,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise InputError(str(error)) from None  # the line helpers.tool.extras writes: what is missing, and the fix
 
     launch(args.db, args.collection, token=args.token, host=args.host, port=args.port, share=args.share,
-           precision=args.precision, model=args.model, block=True)
+           precision=args.precision, model=args.model, block=True, full_paths=args.show_full_paths)
     return 0
 
 
@@ -191,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--text")
     with_db(find)
     find.add_argument("--top-k", type=int, default=10)
-    find.add_argument("--json", action="store_true", help="print only a JSON list of {path, distance}")
+    find.add_argument("--json", action="store_true",
+                      help="print only a JSON list of {path, distance} (and similarity, for COSINE and IP)")
     with_model(find, "the model that built the collection, for one that records none (made elsewhere)")
     with_precision(find)
     find.set_defaults(run=cmd_search)
@@ -211,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to bind (default %(default)s: this machine only; 0.0.0.0 for the network)")
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--share", action="store_true", help="also open a public gradio.live link (anyone can use it)")
+    serve.add_argument("--show-full-paths", action="store_true",
+                       help="the API's hits carry each image's full path on this machine (default: the path below "
+                            "the indexed folder, else the file name)")
     with_model(serve, "the model that built the collection, for one that records none (made elsewhere)")
     with_precision(serve)
     serve.set_defaults(run=cmd_app)

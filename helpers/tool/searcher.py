@@ -19,10 +19,12 @@ from PIL import Image
 from pymilvus import MilvusClient, MilvusException
 
 from ..catalog import CLIP, model_id
-from ..collection import collection_model, layout, rows
+from ..collection import check_collection_name, collection_model, layout, rows
+from ..connection import is_server
 from ..errors import CollectionError, InputError, milvus_says, require_text
 from .connecting import connect, no_answer
 from .existing import query_model, unit_length_warning
+from .paths import indexed_folders
 from .searching import check_top_k, count, require_collection, search
 from ..images import load_rgb
 from ..results import PATH_FIELDS, hit_path, label_of
@@ -63,6 +65,24 @@ def _search_params(client: MilvusClient, collection: str) -> dict | None:
     return None
 
 
+def _metric(client: MilvusClient, collection: str) -> str | None:
+    """The metric of the collection's vector index (COSINE, IP or L2), or None when it has no index."""
+    for index in client.list_indexes(collection):
+        if metric := client.describe_index(collection, index).get("metric_type"):
+            return str(metric).upper()
+    return None
+
+
+def score_words(metric: str | None) -> tuple[str, str]:
+    """What a hit's score is for `metric`, and which way is better: a similarity for COSINE and IP, a distance
+    for L2 (pymilvus calls both `distance`)."""
+    if metric in ("COSINE", "IP"):
+        return "similarity", f"{metric.lower() if metric == 'COSINE' else 'inner product'}, higher is closer"
+    if metric == "L2":
+        return "distance", "L2, lower is closer"
+    return "score", "the collection's metric"
+
+
 @dataclass
 class Results:
     """The hits of one query (rank, filepath, label, distance and scalar fields) and where the time went."""
@@ -86,6 +106,8 @@ class Searcher:
         """`model` names the model that built a collection that records none (see `existing.query_model`);
         `top_k_limit` is the most results one query may ask for."""
         self.uri, self.collection, self.top_k_limit, self.precision = uri, collection, top_k_limit, precision
+        if is_server(uri):  # a server refuses such a name in every call: say so in one line
+            check_collection_name(collection)
         self.client = connect(uri, token, create=False)
         require_collection(self.client, collection, uri)
         self.model = query_model(self.client, collection, model)
@@ -94,6 +116,8 @@ class Searcher:
         self.filter_field = _filter_field(self.client, collection)
         self.count = count(self.client, collection)
         self.search_params = _search_params(self.client, collection)
+        self.metric = _metric(self.client, collection)
+        self.folders = indexed_folders(self.client, collection)
         if encoder is not None and encoder.model_id != model_id(self.model):
             raise CollectionError(f"Collection '{collection}' was built by {model_id(self.model)}, not by this "
                                   f"encoder ({encoder.model_id}): pass its encoder, or none to load the right one.")
@@ -187,9 +211,12 @@ class Searcher:
         return f"{self.filter_field} == {json.dumps(str(value), ensure_ascii=False)}"
 
     def _row(self, rank: int, hit: dict) -> dict:
-        """A hit as the API returns it; the key is `filepath`, since gradio_client downloads any `path`."""
+        """A hit, with its full path: the key is `filepath`, since gradio_client downloads any `path`. `distance`
+        is pymilvus's name for the score whatever the metric; `similarity` repeats it where higher is better."""
         path = hit_path(hit)
         row = {"rank": rank, "filepath": path, "label": label_of(path), "distance": float(hit["distance"])}
+        if score_words(self.metric)[0] == "similarity":  # the same number, named for what it is
+            row["similarity"] = row["distance"]
         if self.filter_field:
             row[self.filter_field] = hit["entity"].get(self.filter_field)
         return row
