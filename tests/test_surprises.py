@@ -18,7 +18,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from helpers import config
-from helpers.connection import connect, disconnect
+from helpers.connection import disconnect
+from helpers.tool.connecting import connect
 from helpers.encoders import load_encoder
 from helpers.indexing import index_folder
 from helpers.tool import app

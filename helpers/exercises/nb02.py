@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..images import labelled_images
-from ..recall import index_recall, nprobe_steps
+from ..evaluate import index_recall, nprobe_steps
 from .core import Exercise, NotYet, entity_field, exact_nearest, hits_of, lesson_value, same_neighbours
 
 NOTEBOOK = "02_paintings_search.ipynb"

@@ -51,10 +51,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.sync:
         from .sync import sync_folder
 
-        print(sync_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size).summary())
+        synced = sync_folder(client, args.collection, encoder, args.folder, batch_size=args.batch_size)
+        record_folder(client, args.collection, args.folder, replace=False)  # the page's paths start below it
+        print(synced.summary())
         return 0
     report = index_or_rebuild(client, args.collection, encoder, args.folder, batch_size=args.batch_size,
-                          recreate=args.recreate)
+                              recreate=args.recreate)
     record_folder(client, args.collection, args.folder, replace=args.recreate)  # the page's paths start below it
     print(report.summary())
     print(f"Collection '{args.collection}' at {args.db} holds {report.indexed + report.already_indexed} "
@@ -142,25 +144,6 @@ def cmd_app(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_download(args: argparse.Namespace) -> int:
-    from ..datasets import DATASETS, fetch_dataset
-    from .prefetch import prefetch
-
-    known = list(DATASETS) + list(MODELS)
-    names = known if args.names in ([], ["all"]) else args.names
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise InputError(f"Unknown name(s) {', '.join(unknown)}: choose from {', '.join(known)} or all.")
-    for name in names:
-        path = fetch_dataset(name) if name in DATASETS else prefetch(name)
-        print(f"{name}: {path} ({_size(path) / 1e6:.1f} MB)")
-    return 0
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -233,12 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_model(record, "the model that built the collection's vectors", required=True)
     record.set_defaults(run=cmd_record)
 
-    fetch = commands.add_parser("download", help="fetch datasets and model weights into their caches")
-    fetch.add_argument("names", nargs="*", metavar="NAME", help="dataset or model names, or all (default)")
-    fetch.set_defaults(run=cmd_download)
+    from . import exercises, kit, prefetch
 
-    from . import exercises, kit
-
+    prefetch.add_command(commands)
     exercises.add_command(commands)
     kit.add_command(commands)
     return parser
