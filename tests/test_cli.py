@@ -151,6 +151,7 @@ def test_evaluate_releases_its_milvus_lite_folder(monkeypatch, capsys):
 
 def test_only_the_errors_helpers_raise_on_purpose_become_one_line(monkeypatch, capsys):
     from helpers.tool import cli as command_line
+    from helpers.tool import prefetch
     from helpers.errors import InputError
 
     def fails_with(error: Exception):
@@ -158,10 +159,10 @@ def test_only_the_errors_helpers_raise_on_purpose_become_one_line(monkeypatch, c
             raise error
         return command
 
-    monkeypatch.setattr(command_line, "cmd_download", fails_with(InputError("Unknown name: say which")))
+    monkeypatch.setattr(prefetch, "cmd_download", fails_with(InputError("Unknown name: say which")))
     assert command_line.main(["download", "x"]) == 2
     assert capsys.readouterr().err == "error: Unknown name: say which\n"
-    monkeypatch.setattr(command_line, "cmd_download", fails_with(ValueError("a bug in helpers")))
+    monkeypatch.setattr(prefetch, "cmd_download", fails_with(ValueError("a bug in helpers")))
     with pytest.raises(ValueError, match="a bug in helpers"):  # its traceback stays
         command_line.main(["download", "x"])
 
