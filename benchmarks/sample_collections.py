@@ -10,7 +10,7 @@ from __future__ import annotations
 from pymilvus import MilvusClient
 
 from helpers import config
-from helpers.collection import create_with_schema
+from helpers.collection import create_quick, create_with_schema
 from helpers.encoders import Encoder
 from helpers.indexing import index_folder
 from helpers.results import label_of
@@ -34,5 +34,6 @@ def build(client: MilvusClient, name: str, encoder: Encoder) -> None:
         index_folder(client, name, encoder, folder, vector_field="image_embedding",
                      extra_fields=lambda path: {"painter": label_of(path)}, progress=False)
     else:
+        create_quick(client, name, encoder.dim, model=encoder.model_id, recreate=True)
         index_folder(client, name, encoder, folder, path_field="filename" if name == "image_embeddings" else "filepath",
-                     recreate=True, progress=False)
+                     progress=False)
