@@ -1,20 +1,24 @@
 """Image search with Milvus: the helpers the notebooks call. Each module is a page to read top to bottom.
 
-What the notebooks use, module by module (01 reverse image search, 02 paintings, 03 text to image):
+What the notebooks use, module by module (01 reverse image search, 02 paintings, 03 text to image, 04 a photo
+library):
 
     config       milvus_uri, milvus_token, announce_offline (all); in_colab (01)
     datasets     fetch_dataset (all)
-    images       labelled_images (all); find_images (02, 03)
+    images       labelled_images (all); find_images (02, 03, 04); content_hash (04)
     encoders     default_device, load_encoder, Encoder.embed_images (all); embed_image (01, 03); embed_text(s) (03)
     connection   connection_options (all); disconnect, to free a Lite file for another process
     collection   create_quick (01, 03); create_with_schema (02)
     indexing     index_folder (01)
-    evaluate     evaluate (01); score_hits (02, 03); ivf_nlist, nprobe_steps, index_recall (02);
+    evaluate     evaluate (01); score_hits (02, 03); ivf_nlist, nprobe_steps (02); index_recall (02, 04);
                  zero_shot_accuracy (03)
-    plotting     show_results (01, 03); plot_embedding_map (01); plot_query_rows, plot_recall_and_time (02);
+    plotting     show_results (01, 03); plot_embedding_map (01); plot_query_rows (02, 04), plot_recall_and_time (02);
                  show_text_results (03)
     interactive  image_upload, colab_upload (01); text_search_box (03)
-    results      label_of (02), and what plotting reads of a search hit
+    results      label_of (01, 02, 03), and what plotting reads of a search hit
+    faiss_notes  faiss_notes (02): faiss's warning about a small training set, as one plain line
+    photo_library, photo_figures   notebook 04's measurements and figures, in modules of their own
+    exercises    q1, q2, ... of each notebook (exercises.nb01 ... nb04): check(), hint(), solution()
 
 Below them: `models` and `standins` load the weights, `catalog` names the models, `download` fetches files,
 `errors` holds the errors raised on purpose. The command line and the demo page live in `helpers.tool`, which

@@ -181,10 +181,15 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener()
 
 
-def content_hash(path: str | os.PathLike) -> str:
-    """The sha256 of a file's bytes, in hex: what tells a changed file from a touched one when a folder is synced."""
+def content_hash(path: str | os.PathLike) -> str | None:
+    """The sha256 of a file's bytes, in hex: what tells a changed file from a touched one when a folder is synced.
+    None for a file that cannot be read (a dangling link, no permission): it is skipped, with its reason, when it
+    fails to decode."""
     digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
     return digest.hexdigest()

@@ -8,7 +8,6 @@ VARCHAR limits before writing anything and holds Ctrl-C until its rows are in.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -68,9 +67,8 @@ def image_fields(found: Layout, path_field: str, extra_fields: Callable[[Path], 
 
     def fields(image: Path) -> dict:
         own = {path_field: os.path.abspath(image)}
-        if hashed:
-            with contextlib.suppress(OSError):  # a file that cannot be read is skipped when it fails to decode
-                own[HASH_FIELD] = content_hash(image)
+        if hashed and (digest := content_hash(image)) is not None:
+            own[HASH_FIELD] = digest
         return {**own, **(extra_fields(image) if extra_fields else {})}
 
     return fields

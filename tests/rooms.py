@@ -15,7 +15,7 @@ from pathlib import Path
 from IPython.core.inputtransformer2 import TransformerManager
 
 LEFT_OUT = ("helpers.tool", "helpers.exercises")  # imported by the quick-deploy cell and the exercises' checks
-LESSONS = ("01", "02", "03")
+LESSONS = ("01", "02", "03")  # the reading budget's lessons; notebook 04 adds modules of its own (photo_library, ...)
 
 
 def module_files(root: Path) -> dict[str, Path]:

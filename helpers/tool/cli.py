@@ -30,7 +30,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from ..connection import is_server
     from ..indexing import images_below
     from .paths import record_folder
-    from .rebuild import index_or_rebuild
+    from .rebuild import finish_rebuild, index_or_rebuild
 
     if args.sync and args.recreate:
         raise InputError("--sync and --recreate do opposite things (keep unchanged rows, replace every row): "
@@ -39,6 +39,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if is_server(args.db):  # a server refuses such a name in every call, has_collection included
         check_collection_name(args.collection)
     client = _client(args)
+    finish_rebuild(client, args.collection)  # a rebuild that stopped: its collection decides the model below
     if not client.has_collection(args.collection):  # one a Lite file holds under another name is written as it is
         check_collection_name(args.collection)
     model = _index_model(client, args)

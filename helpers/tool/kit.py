@@ -38,7 +38,7 @@ def build_kit(folder: Path, datasets: Sequence[str], models: Sequence[str], plat
     `platforms` (pip's platform tags; none: this machine), the notebooks and README.md; return what it holds.
     `dataset_urls` fetches a dataset from another address (a copy on the venue's network) than its mirrors."""
     from ..datasets import DATASETS, fetch_dataset
-    from ..models import prefetch
+    from .prefetch import prefetch
 
     if config.is_offline():
         raise InputError(f"A kit holds the real datasets and weights: unset {config.OFFLINE_ENV} to build one.")

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from ..collection import MODEL_PROPERTY, collection_model, create_quick, layout, rows
+from ..collection import MODEL_PROPERTY, NAME_RULE, collection_model, create_quick, layout, rows
 from ..encoders import DEFAULT_BATCH_SIZE, Encoder
 from ..errors import CollectionError
+from ..images import not_images
 from ..indexing import IndexReport, check_lengths, image_fields, images_below, index_folder, insert_images
 from ..results import PATH_FIELDS
 from .existing import Fields, fields_of
@@ -42,13 +43,15 @@ def index_or_rebuild(client: MilvusClient, name: str, encoder: Encoder, folder: 
     images = images_below(folder)
     finish_rebuild(client, name)
     if client.has_collection(name):
-        target = _target(client, name, path_field, vector_field)
+        target = target_fields(client, name, path_field, vector_field)
         row = image_fields(layout(client, name), target.path, extra_fields)
-        _check_fillable(name, target, row(images[0]))
+        check_fillable(name, target, row(images[0]))
         if recreate:
             fields = {image: row(image) for image in images}
             check_lengths(client, name, fields.values())  # a path too long stops the run before anything is written
-            return replace_rows(client, name, encoder, target, fields, batch_size=batch_size, progress=progress)
+            report = replace_rows(client, name, encoder, target, fields, batch_size=batch_size, progress=progress)
+            report.skipped = [(str(path), reason) for path, reason in not_images(folder)] + report.skipped
+            return report
         path_field, vector_field = target.path, target.vector
     report = index_folder(client, name, encoder, folder, path_field=path_field, vector_field=vector_field,
                           extra_fields=extra_fields, batch_size=batch_size, progress=progress)
@@ -100,7 +103,7 @@ def finish_rebuild(client: MilvusClient, name: str) -> None:
     client.load_collection(name)
 
 
-def _target(client: MilvusClient, name: str, path_field: str | None, vector_field: str | None) -> Fields:
+def target_fields(client: MilvusClient, name: str, path_field: str | None, vector_field: str | None) -> Fields:
     """The layout rows are written in: the existing collection's own; `CollectionError` when it cannot take
     the fields asked for, or has nowhere to keep an image's path."""
     found = fields_of(client, name)
@@ -116,7 +119,7 @@ def _target(client: MilvusClient, name: str, path_field: str | None, vector_fiel
     return replace(found, path=path)
 
 
-def _check_fillable(name: str, target: Fields, row: dict) -> None:
+def check_fillable(name: str, target: Fields, row: dict) -> None:
     """Refuse (`CollectionError`), before anything is embedded, a row that misses a required field or has one
     the schema lacks."""
     written = {target.vector, *row}
@@ -138,6 +141,10 @@ def _say(progress: bool | None, line: str) -> None:
 def _rebuild_beside(client: MilvusClient, name: str, encoder: Encoder, target: Fields, fields: dict[Path, dict],
                     batch_size: int, progress: bool | None) -> IndexReport:
     aside = name + REBUILD_SUFFIX
+    if not NAME_RULE.fullmatch(aside):  # a Lite collection made elsewhere under a name a server refuses
+        raise CollectionError(f"Collection '{name}' cannot be rebuilt beside itself for {encoder.dim}-d vectors: "
+                              f"'{aside}' is not a name Milvus takes. Nothing was changed. Index your images into "
+                              "a new collection (--collection NEW_NAME).")
     if client.has_collection(aside) and _rebuild_of(client, aside) != name:
         raise CollectionError(f"Collection '{name}' must be rebuilt beside itself as '{aside}', but a collection "
                               f"of that name exists already. Nothing was changed. Rename or drop '{aside}' first.")

@@ -18,10 +18,9 @@ from pymilvus import MilvusClient
 
 from ..collection import MODEL_PROPERTY, Layout, collection_model, layout, rows
 from ..encoders import DEFAULT_BATCH_SIZE, Encoder
-from ..images import content_hash
+from ..images import content_hash, describe_skipped, not_images
 from ..indexing import HASH_FIELD, check_lengths, held_interrupt, images_below, index_folder, insert_images
-from ..results import PATH_FIELDS
-from .rebuild import DELETE_BATCH
+from .rebuild import DELETE_BATCH, check_fillable, finish_rebuild, target_fields
 from .searching import require_collection
 
 
@@ -43,10 +42,7 @@ class SyncReport:
                  f"{self.unchanged} unchanged."]
         if self.leftover:
             lines.append(f"Deleted {self.leftover} rows an interrupted run had left (an old version or a duplicate).")
-        if self.skipped:
-            lines += [f"Skipped {len(self.skipped)} files that could not be decoded (their rows, if any, are kept):"]
-            lines += [f"  {reason}" if reason.startswith(path) else f"  {path}: {reason}" for path, reason in self.skipped]
-        return "\n".join(lines)
+        return "\n".join(lines + describe_skipped(self.skipped))  # the rows of files that failed to decode are kept
 
 
 def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str | os.PathLike, *,
@@ -58,13 +54,15 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
     says so.
     """
     images = images_below(folder)
+    finish_rebuild(client, name)
     if not client.has_collection(name):
         report = index_folder(client, name, encoder, folder, batch_size=batch_size, progress=progress)
         return SyncReport(added=report.indexed, skipped=report.skipped)
     require_collection(client, name)  # loaded, for the queries below
     found = layout(client, name)
-    path_field = found.path or PATH_FIELDS[0]
-    hashed = found.dynamic or HASH_FIELD in found.names
+    target = target_fields(client, name, None, None)  # the path field its rows really use, or CollectionError
+    path_field, hashed = target.path, found.dynamic or HASH_FIELD in found.names
+    check_fillable(name, target, {path_field: "", **({HASH_FIELD: ""} if hashed else {})})
     held = _stored_rows(client, name, found, hashed)
     current = {os.path.realpath(path): (path, content_hash(path)) for path in images}
     _say_unhashed(name, hashed, sum(digest is None for real in current for _, digest in held.get(real, [])))
@@ -72,9 +70,9 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
     report, todo, old_rows, leftovers = SyncReport(), {}, {}, []
     for real, (path, digest) in current.items():
         stored_rows = held.get(real, [])
-        keep = next((key for key, stored in stored_rows if stored == digest), None)
-        if keep is None:
-            todo[path] = {path_field: os.path.abspath(path), **({HASH_FIELD: digest} if hashed else {})}
+        keep = None if digest is None else next((key for key, stored in stored_rows if stored == digest), None)
+        if keep is None:  # new, changed, or unreadable (then it fails to decode, and its rows are kept)
+            todo[path] = {path_field: os.path.abspath(path), **({HASH_FIELD: digest} if hashed and digest else {})}
             old_rows[path] = [key for key, _ in stored_rows]
         else:
             report.unchanged += 1
@@ -84,7 +82,7 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
 
     check_lengths(client, name, todo.values())  # a path too long stops the run before anything is written
     inserted = insert_images(client, name, encoder, todo, found.vector, batch_size=batch_size, progress=progress)
-    report.skipped = inserted.skipped
+    report.skipped = [(str(path), reason) for path, reason in not_images(folder)] + inserted.skipped
     failed = {path for path, _ in inserted.skipped}
     written = [path for path in todo if str(path) not in failed]
     for path in written:
