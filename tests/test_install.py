@@ -79,24 +79,26 @@ def test_the_windows_and_macos_commands_install_a_jupyterlab_without_test_tools(
         server.wait(timeout=60)
 
 
-def make_lab_dry_run(*user: str) -> str:
-    """What `make lab` would run on a fresh clone (`-B`: as if nothing were installed), as `user` when given."""
-    command = ["make", "-n", "-B", "lab"]
-    return subprocess.run([*user, *command], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+def make_dry_run(target: str, *user: str) -> str:
+    """What `make TARGET` would run on a fresh clone (`-B`: as if nothing were installed), as `user` when given, as
+    typed in a terminal: not as a sub-make of `make test`, which would add its "Entering directory" lines."""
+    terminal = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run([*user, "make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True,
+                          env=terminal).stdout
 
 
 def test_make_lab_installs_no_test_extra_and_no_browser():
-    planned = make_lab_dry_run()
+    planned = make_dry_run("lab")
     installs = [line for line in planned.splitlines() if "pip install" in line]
     assert installs[-1].endswith('-e ".[lab,app]"') and not any("test" in line for line in installs), planned
     assert "browser" not in planned and "pytest" not in planned, planned
-    tested = subprocess.run(["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    tested = make_dry_run("test")
     assert '-e ".[lab,test,app]"' in tested and "tests/browser.py" in tested
 
 
 def test_make_lab_allows_root_only_as_root():
-    as_root = make_lab_dry_run().splitlines()[-1]
-    as_user = make_lab_dry_run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups").splitlines()[-1]
+    as_root = make_dry_run("lab").splitlines()[-1]
+    as_user = make_dry_run("lab", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups").splitlines()[-1]
     assert os.getuid() == 0, "run the tests as root: this test compares root's `make lab` with a user's"
     assert as_root.split() == [".venv/bin/python", "-m", "jupyter", "lab", "--allow-root", "notebooks/"]
     assert as_user.split() == [".venv/bin/python", "-m", "jupyter", "lab", "notebooks/"]
