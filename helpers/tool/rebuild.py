@@ -55,9 +55,14 @@ def index_or_rebuild(client: MilvusClient, name: str, encoder: Encoder, folder: 
         path_field, vector_field = target.path, target.vector
     report = index_folder(client, name, encoder, folder, path_field=path_field, vector_field=vector_field,
                           extra_fields=extra_fields, batch_size=batch_size, progress=progress)
-    if collection_model(client, name) is None:  # made elsewhere: its rows are this model's, as its caller says
-        client.alter_collection_properties(name, properties={MODEL_PROPERTY: encoder.model_id})
+    record_model_if_none(client, name, encoder)
     return report
+
+
+def record_model_if_none(client: MilvusClient, name: str, encoder: Encoder) -> None:
+    """A collection made elsewhere records no model: its rows are `encoder`'s, as the caller says, so record it."""
+    if collection_model(client, name) is None:
+        client.alter_collection_properties(name, properties={MODEL_PROPERTY: encoder.model_id})
 
 
 def replace_rows(client: MilvusClient, name: str, encoder: Encoder, target: Fields, fields: dict[Path, dict], *,

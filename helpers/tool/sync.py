@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 from pymilvus import MilvusClient
 
-from ..collection import MODEL_PROPERTY, Layout, collection_model, layout, rows
+from ..collection import Layout, layout, rows
 from ..encoders import DEFAULT_BATCH_SIZE, Encoder
 from ..images import content_hash, describe_skipped, not_images
 from ..indexing import HASH_FIELD, check_lengths, held_interrupt, images_below, index_folder, insert_images
-from .rebuild import DELETE_BATCH, check_fillable, finish_rebuild, target_fields
+from .rebuild import DELETE_BATCH, check_fillable, finish_rebuild, record_model_if_none, target_fields
 from .searching import require_collection
 
 
@@ -95,8 +95,7 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
         for start in range(0, len(doomed), DELETE_BATCH):
             client.delete(name, ids=doomed[start:start + DELETE_BATCH])
         client.flush(name)
-    if collection_model(client, name) is None:  # made elsewhere: its rows are this model's, as `index` records
-        client.alter_collection_properties(name, properties={MODEL_PROPERTY: encoder.model_id})
+    record_model_if_none(client, name, encoder)  # as `index` does
     return report
 
 
