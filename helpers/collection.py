@@ -64,12 +64,6 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
     client.load_collection(name)
 
 
-def collection_model(client: MilvusClient, name: str) -> str | None:
-    """The model recorded when the collection was created, or None if it was made elsewhere; pymilvus's
-    `MilvusException` if there is no such collection."""
-    return layout(client, name).model
-
-
 def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
     """Raise if the existing collection holds vectors of another size or from another model."""
     found = layout(client, name)

@@ -20,7 +20,7 @@ import tutorial_collections as tutorials
 from helpers import config
 from helpers.tool import app
 from helpers.catalog import model_id
-from helpers.collection import collection_model
+from helpers.collection import layout
 from helpers.tool.searching import count, require_collection
 from helpers.tool.connecting import connect
 from helpers.encoders import load_encoder
@@ -62,7 +62,7 @@ def state(db: Path, name: str) -> tuple[int, set[str], str | None]:
     """Rows, stored paths (resolved from the working folder as index does) and recorded model; given back."""
     client = connect(str(db))
     require_collection(client, name)
-    result = count(client, name), stored_paths(client, name), collection_model(client, name)
+    result = count(client, name), stored_paths(client, name), layout(client, name).model
     release(client, db)
     return result
 
@@ -326,4 +326,4 @@ def test_record_takes_openai_clips_own_name_for_clip(tmp_path):
 
     client = connect(str(tmp_path / "m.db"))
     create_quick(client, "images", 512, recreate=True)
-    assert record_model(client, "images", "ViT-B/32") == model_id("clip") == collection_model(client, "images")
+    assert record_model(client, "images", "ViT-B/32") == model_id("clip") == layout(client, "images").model

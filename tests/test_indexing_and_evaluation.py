@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.collection import CollectionError, collection_model, create_quick, create_with_schema
+from helpers.collection import CollectionError, create_quick, create_with_schema, layout
 from helpers.tool.searching import count, search
 from helpers.tool.connecting import connect
 from helpers.indexing import stored_paths
@@ -69,11 +69,11 @@ def test_evaluation_over_the_sample_test_folder(tmp_path, resnet34):
 
 
 def test_offline_collections_record_the_stand_in_and_refuse_pretrained_vectors(tmp_path, resnet34, train_copy):
-    from helpers.collection import CollectionError, collection_model, create_quick
+    from helpers.collection import CollectionError, create_quick, layout
 
     client = connect(str(tmp_path / "m.db"))
     index_folder(client, "images", resnet34, train_copy / "castle")
-    assert collection_model(client, "images") == "resnet34 (offline stand-in)"
+    assert layout(client, "images").model == "resnet34 (offline stand-in)"
     with pytest.raises(CollectionError, match="from model 'resnet34 \\(offline stand-in\\)', but 'resnet34'"):
         create_quick(client, "images", 512, model="resnet34", recreate=False)
 
@@ -101,14 +101,14 @@ def test_recreating_by_index_folder_keeps_an_explicit_schema_and_its_index(tmp_p
     assert fields["filepath"]["params"]["max_length"] == 200 and fields["painter"]["params"]["max_length"] == 64
     index = client.describe_index("paintings", client.list_indexes("paintings")[0])
     assert (index["index_type"], index["metric_type"]) == ("IVF_FLAT", "L2")
-    assert collection_model(client, "paintings") == resnet34.model_id
+    assert layout(client, "paintings").model == resnet34.model_id
 
 
 def test_recreating_a_quick_collection_for_another_size_builds_it_anew(tmp_path, resnet34, small_train_copy):
     client = connect(str(tmp_path / "m.db"))
     create_quick(client, "images", 2048, model="resnet50", recreate=True)
     report = index_or_rebuild(client, "images", resnet34, small_train_copy, progress=False, recreate=True)
-    assert report.indexed == 16 and collection_model(client, "images") == resnet34.model_id
+    assert report.indexed == 16 and layout(client, "images").model == resnet34.model_id
 
 
 def test_recreating_an_explicit_schema_for_another_size_is_refused_and_keeps_it(tmp_path, resnet34, train_copy):
@@ -116,7 +116,7 @@ def test_recreating_an_explicit_schema_for_another_size_is_refused_and_keeps_it(
     create_with_schema(client, "paintings", 2048, index_params={"nlist": 4}, model="resnet50", recreate=True)
     with pytest.raises(CollectionError, match="schema of its own .*drop_collection"):
         index_or_rebuild(client, "paintings", resnet34, train_copy, progress=False, recreate=True)
-    assert collection_model(client, "paintings") == "resnet50"
+    assert layout(client, "paintings").model == "resnet50"
 
 
 def _stored_hashes(client, name: str) -> dict[str, str]:

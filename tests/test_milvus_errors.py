@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from helpers import config
-from helpers.collection import CollectionError, collection_model, create_quick, create_with_schema
+from helpers.collection import CollectionError, create_quick, create_with_schema, layout
 from helpers.tool.searching import MILVUS_TOP_K_LIMIT, count, require_collection, search
 from helpers.tool.connecting import connect
 from helpers.indexing import insert
@@ -83,11 +83,11 @@ def test_indexing_into_a_collection_of_another_model_is_refused_with_how_to_rebu
         index_folder(client, "images", resnet34, photos, progress=False)
     assert says in str(raised.value)
     assert "recreate=True" in str(raised.value) and "--recreate" in str(raised.value)
-    assert count(client, "images") == 4 and collection_model(client, "images") == model  # untouched
+    assert count(client, "images") == 4 and layout(client, "images").model == model  # untouched
 
     report = index_or_rebuild(client, "images", resnet34, photos, recreate=True, progress=False)  # the way out
     assert report.indexed == 3 and count(client, "images") == 3
-    assert collection_model(client, "images") == "resnet34 (offline stand-in)"
+    assert layout(client, "images").model == "resnet34 (offline stand-in)"
 
 
 def test_the_schema_setup_refuses_another_size_too(tmp_path):
@@ -115,7 +115,7 @@ def test_the_cli_index_with_another_model_exits_2_and_says_to_use_recreate(cli, 
     assert "records that model clip built it, not resnet34" in line and "--recreate" in line
     client = connect(str(db))
     require_collection(client, "images")
-    assert count(client, "images") == 4 and collection_model(client, "images") == "clip"
+    assert count(client, "images") == 4 and layout(client, "images").model == "clip"
 
 
 # --------------------------------------------------------------------------------------------------------------

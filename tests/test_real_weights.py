@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from helpers import config
-from helpers.collection import collection_model
+from helpers.collection import layout
 from helpers.tool.connecting import connect
 from helpers.encoders import Encoder, load_encoder
 from helpers.evaluate import evaluate
@@ -121,7 +121,7 @@ def test_views_of_a_dozen_real_photos_find_their_photo_in_milvus(encoder, real_w
     client = connect(str(tmp_path / "views.db"))
     report = index_folder(client, "views", encoder, train, progress=False)
     assert report.indexed == len(PHOTOS) * (VIEWS_PER_PHOTO - HELD_OUT) and not report.skipped
-    assert collection_model(client, "views") == MODEL
+    assert layout(client, "views").model == MODEL
 
     result = evaluate(client, "views", encoder, train, test, k=K)
     print(f"\nprecision@{K} over {len(result.queries)} held-out views of {len(PHOTOS)} photos: "

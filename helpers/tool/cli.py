@@ -68,7 +68,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _index_model(client, args: argparse.Namespace) -> str:
     """The model `index` embeds with: --model, else the one the collection records (resnet34 for a new one);
     checked against an existing collection's vectors before the model loads."""
-    from ..collection import collection_model
+    from ..collection import layout
     from .existing import check_model_size, fields_of, query_model, recorded_model
 
     if not client.has_collection(args.collection):
@@ -80,7 +80,7 @@ def _index_model(client, args: argparse.Namespace) -> str:
         if not fields.quick:
             check_model_size(args.collection, args.model, fields.dim)
         return args.model
-    recorded = collection_model(client, args.collection)
+    recorded = layout(client, args.collection).model
     return recorded_model(recorded)[0] if recorded else query_model(client, args.collection)
 
 

@@ -12,7 +12,7 @@ from pymilvus import MilvusClient
 
 from .. import config
 from ..catalog import MODELS, STANDIN_SUFFIX, canonical, model_id
-from ..collection import MODEL_PROPERTY, collection_model, layout
+from ..collection import MODEL_PROPERTY, layout
 from ..errors import CollectionError, rebuild_command
 from ..results import PATH_FIELDS
 from .searching import require_collection
@@ -83,7 +83,7 @@ def record_model(client: MilvusClient, name: str, model: str) -> str:
     if size is None:
         size = timm_vector_size(model)
     check_model_size(name, model, fields_of(client, name).dim, size)
-    recorded = collection_model(client, name)
+    recorded = layout(client, name).model
     if recorded not in (None, model_id(model)):
         raise CollectionError(f"Collection '{name}' already records model '{recorded}'. Its vectors came from that "
                               f"model; to make them with another, rebuild it: {rebuild_command(name, model)}.")
@@ -114,7 +114,7 @@ def query_model(client: MilvusClient, collection: str, model: str | None = None)
     """The model whose queries can search `collection` (without the stand-in mark): the one it records, or
     `model` for a collection that records none (made elsewhere). A `CollectionError` when neither tells, when
     the two disagree or the sizes differ, or when it was built with the other offline setting."""
-    recorded = collection_model(client, collection)
+    recorded = layout(client, collection).model
     dim = fields_of(client, collection).dim
     if model is not None:
         check_model_size(collection, model, dim)

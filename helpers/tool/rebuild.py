@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from ..collection import MODEL_PROPERTY, NAME_RULE, collection_model, create_quick, layout, rows
+from ..collection import MODEL_PROPERTY, NAME_RULE, create_quick, layout, rows
 from ..encoders import DEFAULT_BATCH_SIZE, Encoder
 from ..errors import CollectionError
 from ..images import not_images
@@ -61,7 +61,7 @@ def index_or_rebuild(client: MilvusClient, name: str, encoder: Encoder, folder: 
 
 def record_model_if_none(client: MilvusClient, name: str, encoder: Encoder) -> None:
     """A collection made elsewhere records no model: its rows are `encoder`'s, as the caller says, so record it."""
-    if collection_model(client, name) is None:
+    if layout(client, name).model is None:
         client.alter_collection_properties(name, properties={MODEL_PROPERTY: encoder.model_id})
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 from pymilvus import MilvusClient, MilvusException
 
 from ..catalog import CLIP, model_id
-from ..collection import check_collection_name, collection_model, layout, rows
+from ..collection import check_collection_name, layout, rows
 from ..connection import is_server
 from ..errors import CollectionError, InputError, milvus_says, require_text
 from .connecting import connect, no_answer
@@ -111,7 +111,7 @@ class Searcher:
         self.client = connect(uri, token, create=False)
         require_collection(self.client, collection, uri)
         self.model = query_model(self.client, collection, model)
-        self.recorded = collection_model(self.client, collection)
+        self.recorded = layout(self.client, collection).model
         self.warning = unit_length_warning(self.client, collection, self.model)
         self.filter_field = _filter_field(self.client, collection)
         self.count = count(self.client, collection)
@@ -184,7 +184,7 @@ class Searcher:
         return Results(rows, embed_s * 1000, search_s * 1000)
 
     def _hits(self, vector: np.ndarray, top_k: int, value: str) -> list[dict]:
-        if collection_model(self.client, self.collection) != self.recorded:
+        if layout(self.client, self.collection).model != self.recorded:
             raise CollectionError(f"Collection '{self.collection}' was rebuilt with another model since the app "
                                   "started. Restart the app to search it.")
         fields = [*PATH_FIELDS, *([self.filter_field] if self.filter_field else [])]
