@@ -11,7 +11,6 @@ import functools
 import multiprocessing
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -22,12 +21,32 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from . import config
-from .catalog import CLIP, DEFAULT_BATCH_SIZE, DEFAULT_MODEL, PRECISIONS, model_id
+from .catalog import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, PRECISIONS, model_id
 from .errors import EMPTY_TEXT, InputError, require_text
 from .images import ImageError, ImageSource, load_rgb
 from .models import LoadedModel, load_model
 
 CLIP_CONTEXT_LENGTH = 77
+# Decoding workers start from a fresh server process: forking beside Milvus Lite's gRPC threads is unsafe.
+WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def load_encoder(model: str = DEFAULT_MODEL, device: str | torch.device | None = None,
+                 precision: str | None = None) -> Encoder:
+    """Load an encoder by name: 'resnet50' (torchvision), 'clip' (ViT-B/32), or any timm model name.
+
+    `precision` (see `catalog.PRECISIONS`) defaults to float16 on a GPU and float32 on a CPU; 'bfloat16' is much
+    faster on CPUs with AMX (Intel Xeon of the 4th generation and later) and slower on CPUs without it.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    precision = resolve_precision(precision, device)  # before any download
+    config.announce_offline()
+    return Encoder(load_model(model, device), device, precision)
+
+
+def default_device() -> torch.device:
+    """CUDA when a GPU is present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass
@@ -37,12 +56,100 @@ class Embeddings:
     vectors: np.ndarray
     sources: list[ImageSource]
     skipped: list[tuple[ImageSource, str]] = field(default_factory=list)
-    seconds: float = 0.0
+
+
+class Encoder:
+    """A model that maps images (and, for CLIP, texts) to unit vectors of size `dim`."""
+
+    def __init__(self, loaded: LoadedModel, device: torch.device, precision: str) -> None:
+        self.name, self.model, self.preprocess, self.dim = loaded.name, loaded.model, loaded.preprocess, loaded.dim
+        self.text_model, self.memory_format, self.device = loaded.text_model, loaded.memory_format, device
+        self._precision = precision
+        self.model_id = model_id(self.name)  # what a collection records
+        for module in filter(None, (self.model, self.text_model)):
+            if precision != "float16":
+                module.float()  # CLIP loads in float16 on a GPU
+            if precision == "bfloat16" and device.type == "cpu":
+                _bfloat16_weights(module)
+
+    def __repr__(self) -> str:
+        return f"Encoder({self.name!r}, dim={self.dim}, device={self.device.type}, precision={self.precision})"
 
     @property
-    def images_per_second(self) -> float:
-        """Throughput of the whole run, decoding included."""
-        return len(self.sources) / self.seconds if self.seconds > 0 else float("nan")
+    def precision(self) -> str:
+        """What the model computes in, a name in `catalog.PRECISIONS`; fixed when the encoder loads."""
+        return self._precision
+
+    def _autocast(self) -> AbstractContextManager:
+        if self.precision == "float32":  # as the weights are
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=getattr(torch, self.precision))
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """Unit vectors for a batch of preprocessed images; on a CPU `cpu_batch()` images at a time."""
+        with torch.inference_mode():
+            batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+            step = cpu_batch() if self.device.type == "cpu" else len(batch)
+            with self._autocast():
+                features = torch.cat([self.model(batch[first:first + step]).flatten(1).float()
+                                      for first in range(0, len(batch), step)])
+            return torch.nn.functional.normalize(features, dim=1)
+
+    def _batches(self, items: list, batch_size: int, workers: int) -> DataLoader:
+        """(indices, batch, failed) per batch of `items`, decoded here or in `workers` worker processes."""
+        return DataLoader(_ImageFiles(items, self.preprocess), batch_size=batch_size, collate_fn=_collate,
+                          num_workers=workers, multiprocessing_context=WORKER_START if workers else None,
+                          prefetch_factor=4 if workers else None, pin_memory=self.device.type == "cuda")
+
+    def embed_images(self, items: Sequence[ImageSource], batch_size: int = DEFAULT_BATCH_SIZE,
+                     progress: bool | None = None) -> Embeddings:
+        """Encode many images in batches; undecodable ones are skipped with their reason.
+
+        A `DataLoader` decodes the images, in `decoding_workers()` worker processes beside a GPU.
+        """
+        items = list(items)
+        loader = self._batches(items, batch_size, decoding_workers(self.device, -(-len(items) // batch_size)))
+        vectors = np.empty((len(items), self.dim), dtype=np.float32)
+        kept: list[int] = []
+        skipped: list[tuple[ImageSource, str]] = []
+        show = len(items) > batch_size if progress is None else progress
+        with tqdm(total=len(items), desc=f"Embedding with {self.name}", unit="img", disable=not show) as bar:
+            for indices, batch, failed in loader:
+                if batch is not None:
+                    vectors[indices] = self.forward(batch).cpu().numpy()
+                    kept.extend(indices)
+                skipped.extend((items[index], reason) for index, reason in failed)
+                bar.update(len(indices) + len(failed))
+        return Embeddings(vectors[kept], [items[index] for index in kept], skipped)
+
+    def embed_image(self, item: ImageSource) -> np.ndarray:
+        """One image to one unit vector; raises `ImageError` if it cannot be decoded."""
+        return self.forward(self.preprocess(load_rgb(item)).unsqueeze(0))[0].cpu().numpy()
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode texts into the image space (CLIP only); over-long texts are truncated with a notice."""
+        if self.text_model is None:
+            raise InputError(f"{self.name} encodes images only: use the 'clip' model for text queries.")
+        if isinstance(texts, str):
+            raise TypeError("embed_texts takes a list of texts: use embed_text for one text.")
+        import clip
+
+        texts = list(texts)
+        for text in texts:
+            length = len(_clip_tokenizer().encode(require_text(text)))
+            if not length:  # nothing the tokenizer keeps
+                raise InputError(EMPTY_TEXT)
+            if length + 2 > CLIP_CONTEXT_LENGTH:  # with the start and end tokens
+                print(f"Note: the query is longer than CLIP's {CLIP_CONTEXT_LENGTH} tokens and was truncated: "
+                      f"{text[:60]!r}...", file=sys.stderr)
+        tokens = clip.tokenize(texts, context_length=CLIP_CONTEXT_LENGTH, truncate=True).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            features = self.text_model.encode_text(tokens).float()
+        return torch.nn.functional.normalize(features, dim=1).cpu().numpy()
+
+    def embed_text(self, text: str) -> np.ndarray:
+        """One text to one unit vector (CLIP only)."""
+        return self.embed_texts([text])[0]
 
 
 class _ImageFiles(Dataset):
@@ -85,25 +192,12 @@ def decoding_workers(device: torch.device, batches: int) -> int:
     return min(16, max(1, _cores() - 1))
 
 
-def _worker_context(workers: int) -> multiprocessing.context.BaseContext | None:
-    """Worker processes start from a fresh server process: forking beside Milvus Lite's gRPC threads is unsafe."""
-    if not workers:
-        return None
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method)
-
-
 def cpu_batch() -> int:
     """How many images the model sees at once on a CPU, whatever the batch size: 4 per core, 8 to 64.
 
     Small batches keep the activations in the CPU caches (figures: docs/benchmarks.md, "Speed: embedding").
     """
     return min(64, max(8, 4 * _cores()))
-
-
-def default_device() -> torch.device:
-    """CUDA when a GPU is present, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def resolve_precision(precision: str | None, device: torch.device) -> str:
@@ -130,117 +224,9 @@ def _bfloat16_weights(model: torch.nn.Module) -> None:
             module.to(torch.bfloat16)
 
 
-class Encoder:
-    """A model that maps images (and, for CLIP, texts) to unit vectors of size `dim`."""
-
-    def __init__(self, loaded: LoadedModel, device: torch.device, precision: str) -> None:
-        self.name, self.model, self.preprocess, self.dim = loaded.name, loaded.model, loaded.preprocess, loaded.dim
-        self.text_model, self.device, self._precision = loaded.text_model, device, precision
-        self.memory_format = torch.channels_last if loaded.channels_last else torch.contiguous_format
-        self.model_id = model_id(self.name)  # what a collection records
-        for module in filter(None, (self.model, self.text_model)):
-            if precision != "float16":
-                module.float()  # CLIP loads in float16 on a GPU
-            if precision == "bfloat16" and device.type == "cpu":
-                _bfloat16_weights(module)
-
-    def __repr__(self) -> str:
-        return f"Encoder({self.name!r}, dim={self.dim}, device={self.device.type}, precision={self.precision})"
-
-    @property
-    def precision(self) -> str:
-        """What the model computes in, a name in `catalog.PRECISIONS`; fixed when the encoder loads."""
-        return self._precision
-
-    def _autocast(self) -> AbstractContextManager:
-        if self.precision == "float32":  # as the weights are
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=getattr(torch, self.precision))
-
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        """Unit vectors for a batch of preprocessed images; on a CPU `cpu_batch()` images at a time."""
-        with torch.inference_mode():
-            batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-            step = cpu_batch() if self.device.type == "cpu" else len(batch)
-            with self._autocast():
-                features = torch.cat([self.model(batch[first:first + step]).flatten(1).float()
-                                      for first in range(0, len(batch), step)])
-            return torch.nn.functional.normalize(features, dim=1)
-
-    def _batches(self, items: list, batch_size: int, workers: int) -> DataLoader:
-        """(indices, batch, failed) per batch of `items`, decoded here or in `workers` worker processes."""
-        return DataLoader(_ImageFiles(items, self.preprocess), batch_size=batch_size, collate_fn=_collate,
-                          num_workers=workers, multiprocessing_context=_worker_context(workers),
-                          prefetch_factor=4 if workers else None, pin_memory=self.device.type == "cuda")
-
-    def embed_images(self, items: Sequence[ImageSource], batch_size: int = DEFAULT_BATCH_SIZE,
-                     progress: bool | None = None) -> Embeddings:
-        """Encode many images in batches; undecodable ones are skipped with their reason.
-
-        A `DataLoader` decodes the images, in `decoding_workers()` worker processes beside a GPU.
-        """
-        items = list(items)
-        loader = self._batches(items, batch_size, decoding_workers(self.device, -(-len(items) // batch_size)))
-        vectors = np.empty((len(items), self.dim), dtype=np.float32)
-        kept: list[int] = []
-        skipped: list[tuple[ImageSource, str]] = []
-        show = len(items) > batch_size if progress is None else progress
-        start = time.perf_counter()
-        with tqdm(total=len(items), desc=f"Embedding with {self.name}", unit="img", disable=not show) as bar:
-            for indices, batch, failed in loader:
-                if batch is not None:
-                    vectors[indices] = self.forward(batch).cpu().numpy()
-                    kept.extend(indices)
-                skipped.extend((items[index], reason) for index, reason in failed)
-                bar.update(len(indices) + len(failed))
-        return Embeddings(vectors[kept], [items[index] for index in kept], skipped, time.perf_counter() - start)
-
-    def embed_image(self, item: ImageSource) -> np.ndarray:
-        """One image to one unit vector; raises `ImageError` if it cannot be decoded."""
-        return self.forward(self.preprocess(load_rgb(item)).unsqueeze(0))[0].cpu().numpy()
-
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode texts into the image space (CLIP only); over-long texts are truncated with a notice."""
-        if self.text_model is None:
-            raise InputError(f"{self.name} encodes images only: use the 'clip' model for text queries.")
-        if isinstance(texts, str):
-            raise TypeError("embed_texts takes a list of texts: use embed_text for one text.")
-        import clip
-
-        texts = list(texts)
-        for text in texts:
-            length = len(_clip_tokenizer().encode(require_text(text)))
-            if not length:  # nothing the tokenizer keeps
-                raise InputError(EMPTY_TEXT)
-            if length + 2 > CLIP_CONTEXT_LENGTH:  # with the start and end tokens
-                print(f"Note: the query is longer than CLIP's {CLIP_CONTEXT_LENGTH} tokens and was truncated: "
-                      f"{text[:60]!r}...", file=sys.stderr)
-        tokens = clip.tokenize(texts, context_length=CLIP_CONTEXT_LENGTH, truncate=True).to(self.device)
-        with torch.inference_mode(), self._autocast():
-            features = self.text_model.encode_text(tokens).float()
-        return torch.nn.functional.normalize(features, dim=1).cpu().numpy()
-
-    def embed_text(self, text: str) -> np.ndarray:
-        """One text to one unit vector (CLIP only)."""
-        return self.embed_texts([text])[0]
-
-
 @functools.lru_cache(maxsize=1)
 def _clip_tokenizer():
     """CLIP's BPE tokenizer, built once: building it reads its vocabulary of 49k merges."""
     import clip
 
     return clip.simple_tokenizer.SimpleTokenizer()
-
-
-def load_encoder(model: str = DEFAULT_MODEL, device: str | torch.device | None = None,
-                 precision: str | None = None) -> Encoder:
-    """Load an encoder by name: 'resnet50' (torchvision), 'clip' (ViT-B/32), or any timm model name.
-
-    `precision` (see `catalog.PRECISIONS`) defaults to float16 on a GPU and float32 on a CPU; 'bfloat16' is much
-    faster on CPUs with AMX (Intel Xeon of the 4th generation and later) and slower on CPUs without it.
-    """
-    device = torch.device(device) if device is not None else default_device()
-    precision = resolve_precision(precision, device)  # before any download
-    config.announce_offline()
-    return Encoder(load_model(model, device), device, precision)

@@ -34,7 +34,7 @@ class LoadedModel:
     model: torch.nn.Module
     preprocess: Callable
     dim: int
-    channels_last: bool = True  # faster for convolutional models on CPUs and GPUs
+    memory_format: torch.memory_format = torch.channels_last  # faster for convolutional models on CPUs and GPUs
     text_model: torch.nn.Module | None = None  # CLIP's whole model, for `encode_text`
 
 
@@ -52,8 +52,7 @@ def load_model(name: str, device: torch.device) -> LoadedModel:
             loaded = _clip(device)
         else:
             loaded = _timm(name)
-    memory_format = torch.channels_last if loaded.channels_last else torch.contiguous_format
-    loaded.model = loaded.model.eval().to(device, memory_format=memory_format)
+    loaded.model = loaded.model.eval().to(device, memory_format=loaded.memory_format)
     return loaded
 
 
@@ -115,8 +114,7 @@ def _clip(device: torch.device) -> LoadedModel:
     import clip
 
     model, preprocess = clip.load(clip_source(), device=device, jit=False, download_root=str(weights_source(CLIP)[1]))
-    return LoadedModel(CLIP, model.visual, preprocess, model.visual.output_dim, channels_last=False,
-                       text_model=model.eval())
+    return LoadedModel(CLIP, model.visual, preprocess, model.visual.output_dim, torch.contiguous_format, model.eval())
 
 
 def resnet50_state_dict() -> dict:

@@ -140,7 +140,6 @@ def test_undecodable_files_are_skipped_with_their_reason(resnet34, tmp_path):
     assert result.sources == [GALLERY[0], GALLERY[1]]
     assert [source for source, _ in result.skipped] == [broken]
     assert "truncated" in result.skipped[0][1] or "corrupt" in result.skipped[0][1]
-    assert result.images_per_second > 0
 
 
 def test_text_needs_clip(resnet34):
