@@ -54,11 +54,6 @@ def precision_at_k(labels: Sequence[str], relevant: str, k: int) -> float:
     return float(_relevance(labels, relevant, k).sum() / k)
 
 
-def recall_at_k(labels: Sequence[str], relevant: str, n_relevant: int, k: int) -> float:
-    """Share of all relevant images that appear in the top k."""
-    return float(_relevance(labels, relevant, k).sum() / n_relevant) if n_relevant else 0.0
-
-
 def average_precision_at_k(labels: Sequence[str], relevant: str, n_relevant: int, k: int) -> float:
     """Standard AP@k: the mean of precision@i at each relevant rank i <= k, over min(n_relevant, k)."""
     hits = _relevance(labels, relevant, k)
@@ -76,7 +71,6 @@ class QueryResult:
     label: str
     hits: list[dict]
     precision: float
-    recall: float
     average_precision: float
 
 
@@ -90,10 +84,6 @@ class Evaluation:
     @property
     def precision(self) -> float:
         return float(np.mean([q.precision for q in self.queries]))
-
-    @property
-    def recall(self) -> float:
-        return float(np.mean([q.recall for q in self.queries]))
 
     @property
     def mean_average_precision(self) -> float:
@@ -137,9 +127,7 @@ def score_hits(queries: Sequence[Path | str], labels: Sequence[str], results: Se
     for query, label, hits in zip(queries, labels, results):
         found, relevant = [hit_label(hit) for hit in hits], gallery.get(label, 0)
         scored.append(QueryResult(
-            query, label, list(hits), precision_at_k(found, label, k), recall_at_k(found, label, relevant, k),
-            average_precision_at_k(found, label, relevant, k),
-        ))
+            query, label, list(hits), precision_at_k(found, label, k), average_precision_at_k(found, label, relevant, k)))
     return Evaluation(k, scored)
 
 
