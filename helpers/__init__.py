@@ -5,7 +5,7 @@ library):
 
     config       milvus_uri, milvus_token, announce_offline (all); in_colab (01)
     datasets     fetch_dataset (all)
-    images       labelled_images (all); find_images (02, 03, 04); content_hash (04)
+    images       labelled_images (all); find_images (02, 03, 04)
     encoders     default_device, load_encoder, Encoder.embed_images (all); embed_image (01, 03); embed_text(s) (03)
     connection   connection_options (all); disconnect, to free a Lite file for another process
     collection   create_quick (01, 03); create_with_schema (02)

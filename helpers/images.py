@@ -7,7 +7,6 @@ with a sentence a person can act on, and the walk over a folder never hangs or s
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import os
 import re
@@ -179,17 +178,3 @@ def load_rgb(source: ImageSource) -> Image.Image:
 def _register_heif() -> None:
     """Teach Pillow HEIC/HEIF (what iPhones save), once, when it is first needed rather than on import."""
     pillow_heif.register_heif_opener()
-
-
-def content_hash(path: str | os.PathLike) -> str | None:
-    """The sha256 of a file's bytes, in hex: what tells a changed file from a touched one when a folder is synced.
-    None for a file that cannot be read (a dangling link, no permission): it is skipped, with its reason, when it
-    fails to decode."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()

@@ -20,14 +20,13 @@ from typing import Any
 
 from pymilvus import MilvusClient
 
-from .collection import Layout, create_quick, layout, rows
+from .collection import create_quick, layout, rows
 from .encoders import DEFAULT_BATCH_SIZE, Encoder
 from .errors import CollectionError, InputError
-from .images import content_hash, describe_skipped, find_images, not_images
+from .images import describe_skipped, find_images, not_images
 
 CHUNK_BATCHES = 4  # batches embedded before each insert: a stopped run loses at most this much work
 INSERT_BATCH = 512  # rows per `client.insert` call
-HASH_FIELD = "content_hash"  # each row's `images.content_hash`, where the collection can hold it
 
 
 def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str | os.PathLike, *,
@@ -37,16 +36,15 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     """Embed every image below `folder` not yet in collection `name` and insert it with its absolute path.
 
     A missing collection is created with the quick setup (`vector_field` and `path_field` default to `vector`
-    and `filepath`); an existing one is written in its own vector and path fields. Each row also carries the
-    file's `content_hash` where the collection can hold it (dynamic fields, or a field of that name).
-    Raises `InputError` for a folder without images or none that decodes, `CollectionError` for a collection of
+    and `filepath`); an existing one is written in its own vector and path fields; `extra_fields(image)` adds
+    fields of your own to each row. Raises `InputError` for a folder without images or none that decodes, `CollectionError` for a collection of
     another vector size or model, or for a path longer than its field allows (before anything is embedded).
     """
     images = images_below(folder)
     create_quick(client, name, encoder.dim, vector_field=vector_field or "vector", model=encoder.model_id,
                  recreate=False)  # or check that the existing one holds this encoder's vectors
     found = layout(client, name)
-    row = image_fields(found, path_field or found.path or "filepath", extra_fields)
+    row = image_fields(path_field or found.path or "filepath", extra_fields)
     stored = {os.path.realpath(stored) for stored in stored_paths(client, name)}
     todo = {image: row(image) for image in images if os.path.realpath(image) not in stored}  # `~/a` and `a` are one
     check_lengths(client, name, todo.values())  # a path too long stops the run before anything is embedded
@@ -59,19 +57,10 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
     return report
 
 
-def image_fields(found: Layout, path_field: str, extra_fields: Callable[[Path], dict] | None = None
-                 ) -> Callable[[Path], dict]:
-    """What a row holds besides its vector, for an image: its absolute path in `path_field`, its `content_hash`
-    where the collection can hold it (dynamic fields, or a field of that name), and `extra_fields(image)`."""
-    hashed = found.dynamic or HASH_FIELD in found.names
-
-    def fields(image: Path) -> dict:
-        own = {path_field: os.path.abspath(image)}
-        if hashed and (digest := content_hash(image)) is not None:
-            own[HASH_FIELD] = digest
-        return {**own, **(extra_fields(image) if extra_fields else {})}
-
-    return fields
+def image_fields(path_field: str, extra_fields: Callable[[Path], dict] | None = None) -> Callable[[Path], dict]:
+    """What a row holds besides its vector, for an image: its absolute path in `path_field`, and
+    `extra_fields(image)`."""
+    return lambda image: {path_field: os.path.abspath(image), **(extra_fields(image) if extra_fields else {})}
 
 
 @dataclass

@@ -5,6 +5,7 @@ labels in search results. The notebook makes the Milvus calls; these functions o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import statistics
@@ -118,6 +119,20 @@ def duplicate_groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     for key in parent:
         groups.setdefault(root(key), []).append(key)
     return sorted((sorted(group) for group in groups.values()), key=lambda group: (-len(group), group[0]))
+
+
+def content_hash(path: str | os.PathLike) -> str | None:
+    """The sha256 of a file's bytes, in hex: what tells a changed file from a touched one when a folder is synced.
+    None for a file that cannot be read (a dangling link, no permission): it is skipped, with its reason, when it
+    fails to decode."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def folder_changes(stored: Mapping[str, str | None], current: Mapping[str, str]) -> FolderChanges:

@@ -118,29 +118,6 @@ def test_recreating_an_explicit_schema_for_another_size_is_refused_and_keeps_it(
     assert layout(client, "paintings").model == "resnet50"
 
 
-def _stored_hashes(client, name: str) -> dict[str, str]:
-    rows = client.query(name, filter="", output_fields=["filepath", "content_hash"], limit=100)
-    return {row["filepath"]: row.get("content_hash") for row in rows}
-
-
-def test_index_folder_writes_each_files_content_hash_where_the_collection_can_hold_it(tmp_path, resnet34,
-                                                                                      small_train_copy):
-    from helpers.images import content_hash
-
-    client = connect(str(tmp_path / "m.db"))
-    images = find_images(small_train_copy)
-    index_folder(client, "quick", resnet34, small_train_copy, progress=False)  # dynamic fields
-    assert _stored_hashes(client, "quick") == {str(path): content_hash(path) for path in images}
-    create_with_schema(client, "declared", resnet34.dim, text_fields={"content_hash": 64}, index_type="FLAT",
-                       index_params={}, recreate=True)
-    index_folder(client, "declared", resnet34, small_train_copy, vector_field="image_embedding", progress=False)
-    assert _stored_hashes(client, "declared") == {str(path): content_hash(path) for path in images}
-    create_with_schema(client, "plain", resnet34.dim, index_type="FLAT", index_params={}, recreate=True)
-    report = index_folder(client, "plain", resnet34, small_train_copy, progress=False)
-    rows = client.query("plain", filter="", output_fields=["*"], limit=100)
-    assert report.indexed == len(images) == len(rows) and not any("content_hash" in row for row in rows)
-
-
 def test_evaluate_counts_the_gallery_and_labels_the_hits_by_the_same_folder_rule(tmp_path, resnet34):
     """Nested class folders: an image's class is the folder it is in, for the gallery and for the hits alike."""
     import shutil

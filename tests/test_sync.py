@@ -16,7 +16,10 @@ from pymilvus import DataType
 from conftest import IMAGENET_SAMPLE
 from helpers.tool.searching import require_collection
 from helpers.tool.connecting import connect
-from helpers.images import content_hash, find_images
+from helpers.collection import create_with_schema
+from helpers.images import find_images
+from helpers.photo_library import content_hash
+from helpers.tool.rebuild import index_or_rebuild
 from test_interrupted_indexing import Indexer, copy_gallery, release, rows_in
 
 SUMMARY = re.compile(r"added (\d+), replaced (\d+), removed (\d+)")
@@ -120,3 +123,23 @@ def test_sync_of_rows_without_a_content_hash_says_so_in_one_line_and_embeds_them
     assert "7 rows of collection 'images' have no content hash" in note and "cannot tell" in note
     assert counts(synced.stdout) == (0, 7, 1)
     assert_rows_are_the_folder(db, folder)
+
+
+def _stored_hashes(client, name: str) -> dict[str, str]:
+    rows = client.query(name, filter="", output_fields=["filepath", "content_hash"], limit=100)
+    return {row["filepath"]: row.get("content_hash") for row in rows}
+
+
+def test_index_writes_each_files_content_hash_where_the_collection_can_hold_it(tmp_path, resnet34, small_train_copy):
+    client = connect(str(tmp_path / "m.db"))
+    images = find_images(small_train_copy)
+    index_or_rebuild(client, "quick", resnet34, small_train_copy, progress=False)  # new: quick setup, dynamic fields
+    assert _stored_hashes(client, "quick") == {str(path): content_hash(path) for path in images}
+    create_with_schema(client, "declared", resnet34.dim, text_fields={"content_hash": 64}, index_type="FLAT",
+                       index_params={}, recreate=True)
+    index_or_rebuild(client, "declared", resnet34, small_train_copy, progress=False)
+    assert _stored_hashes(client, "declared") == {str(path): content_hash(path) for path in images}
+    create_with_schema(client, "plain", resnet34.dim, index_type="FLAT", index_params={}, recreate=True)
+    report = index_or_rebuild(client, "plain", resnet34, small_train_copy, progress=False)
+    rows = client.query("plain", filter="", output_fields=["*"], limit=100)
+    assert report.indexed == len(images) == len(rows) and not any("content_hash" in row for row in rows)

@@ -19,6 +19,7 @@ from ..encoders import DEFAULT_BATCH_SIZE, Encoder
 from ..errors import CollectionError
 from ..images import not_images
 from ..indexing import IndexReport, check_lengths, image_fields, images_below, index_folder, insert_images
+from ..photo_library import content_hash
 from ..results import PATH_FIELDS
 from .existing import Fields, fields_of
 from .searching import require_collection
@@ -26,6 +27,7 @@ from .searching import require_collection
 DELETE_BATCH = 1000  # primary keys per `client.delete` call
 REBUILD_SUFFIX = "_rebuild"  # a collection of another vector size is rebuilt beside the old one under this name
 REBUILD_OF = "image_search.rebuild_of"  # ... which records whose rebuild it is
+HASH_FIELD = "content_hash"  # each row's file's `content_hash`, what `index --sync` compares
 
 
 def index_or_rebuild(client: MilvusClient, name: str, encoder: Encoder, folder: str | os.PathLike, *,
@@ -38,13 +40,15 @@ def index_or_rebuild(client: MilvusClient, name: str, encoder: Encoder, folder: 
     (`filepath` or `filename`, in its schema or dynamic); a collection that records no model records this one
     after. `recreate=True` replaces every row with the images of `folder` (see `replace_rows`). Everything that
     can be checked (the images, the fields, the sizes, the path lengths) is checked before anything is embedded:
-    `InputError` for the folder, `CollectionError` for the collection.
+    `InputError` for the folder, `CollectionError` for the collection. Each row also carries its file's
+    `content_hash` where the collection can hold it (`with_content_hash`), for `index --sync`.
     """
     images = images_below(folder)
     finish_rebuild(client, name)
+    extra_fields = with_content_hash(client, name, extra_fields)
     if client.has_collection(name):
         target = target_fields(client, name, path_field, vector_field)
-        row = image_fields(layout(client, name), target.path, extra_fields)
+        row = image_fields(target.path, extra_fields)
         check_fillable(name, target, row(images[0]))
         if recreate:
             fields = {image: row(image) for image in images}
@@ -57,6 +61,20 @@ def index_or_rebuild(client: MilvusClient, name: str, encoder: Encoder, folder: 
                           extra_fields=extra_fields, batch_size=batch_size, progress=progress)
     record_model_if_none(client, name, encoder)
     return report
+
+
+def with_content_hash(client: MilvusClient, name: str, extra_fields: Callable[[Path], dict] | None = None
+                      ) -> Callable[[Path], dict]:
+    """`extra_fields` with each file's `content_hash` added where collection `name` can hold it: dynamic fields
+    (a new collection has them), or a field of that name. A file that cannot be read gets none."""
+    found = layout(client, name) if client.has_collection(name) else None
+    hashed = found is None or found.dynamic or HASH_FIELD in found.names
+
+    def fields(image: Path) -> dict:
+        digest = content_hash(image) if hashed else None
+        return {**({HASH_FIELD: digest} if digest else {}), **(extra_fields(image) if extra_fields else {})}
+
+    return fields
 
 
 def record_model_if_none(client: MilvusClient, name: str, encoder: Encoder) -> None:

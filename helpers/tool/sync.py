@@ -18,9 +18,11 @@ from pymilvus import MilvusClient
 
 from ..collection import Layout, layout, rows
 from ..encoders import DEFAULT_BATCH_SIZE, Encoder
-from ..images import content_hash, describe_skipped, not_images
-from ..indexing import HASH_FIELD, check_lengths, held_interrupt, images_below, index_folder, insert_images
-from .rebuild import DELETE_BATCH, check_fillable, finish_rebuild, record_model_if_none, target_fields
+from ..images import describe_skipped, not_images
+from ..indexing import check_lengths, held_interrupt, images_below, index_folder, insert_images
+from ..photo_library import content_hash
+from .rebuild import (DELETE_BATCH, HASH_FIELD, check_fillable, finish_rebuild, record_model_if_none, target_fields,
+                      with_content_hash)
 from .searching import require_collection
 
 
@@ -56,7 +58,8 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
     images = images_below(folder)
     finish_rebuild(client, name)
     if not client.has_collection(name):
-        report = index_folder(client, name, encoder, folder, batch_size=batch_size, progress=progress)
+        report = index_folder(client, name, encoder, folder, extra_fields=with_content_hash(client, name),
+                              batch_size=batch_size, progress=progress)
         return SyncReport(added=report.indexed, skipped=report.skipped)
     require_collection(client, name)  # loaded, for the queries below
     found = layout(client, name)
