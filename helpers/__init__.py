@@ -20,9 +20,8 @@ library):
     photo_library, photo_figures   notebook 04's measurements and figures, in modules of their own
     exercises    q1, q2, ... of each notebook (exercises.nb01 ... nb04): check(), hint(), solution()
 
-Below them: `models` and `standins` load the weights, `catalog` names the models, `download` fetches files,
-`errors` holds the errors raised on purpose. The command line and the demo page live in `helpers.tool`, which
-no module here imports.
+Below them: `models` and `standins` load the weights, `catalog` names the models, `errors` holds the errors
+raised on purpose. The command line and the demo page live in `helpers.tool`, which no module here imports.
 
 Import order: faiss, which Milvus Lite runs in this process, is loaded here, before anything else. Loaded before
 torch it keeps an OpenMP runtime of its own; loaded after, it shares torch's, and once a collection is indexed a

@@ -1,11 +1,12 @@
-"""The datasets the notebooks use: where each comes from, what it must hold, and how it is extracted.
+"""The datasets the notebooks use: where each comes from, what it must hold, and how it lands in the cache.
 
-Every archive lands in the cache (`config.cache_dir()`, moved by `IMAGE_SEARCH_CACHE`) as
-`datasets/<name>/<filename>`, extracted next to it into `datasets/<name>/extracted/`. Nothing
-there looks complete before it is: downloads stream into a `.part` file that is moved into place
-only once verified (`helpers.download`), extraction goes through a temp folder, and a marker is
-written last.
-Offline (`IMAGE_SEARCH_OFFLINE=1`) `fetch_dataset` returns the bundled samples instead.
+`fetch_dataset` keeps each archive in the cache (`config.cache_dir()`, moved by `IMAGE_SEARCH_CACHE`) as
+`datasets/<name>/<filename>`, extracted beside it into `datasets/<name>/extracted/`. On the way:
+- gdown fetches the archive from the first of its mirrors that works, into `datasets/<name>/downloading/`; it
+  retries a dropped or stalled transfer and resumes it with an HTTP Range request, in a later run too;
+- every member's CRC is checked, and only then does the zip get its name; a bad one is deleted;
+- extraction goes through a temp folder, and a marker written last says it is complete.
+Offline (`IMAGE_SEARCH_OFFLINE=1`) `fetch_dataset` returns the bundled samples instead, without the network.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import gdown
+import requests
 from tqdm.auto import tqdm
 
 from . import config
-from .download import download_file, require_writable
 from .errors import DownloadError, InputError
 from .images import is_image_file
 
 COMPLETE_MARKER = ".extraction-complete"
+RETRIES = 3  # gdown's further tries per mirror; its waits between them (at most 1, 2, 4 s) keep a dead network brief
+TIMEOUT_S = 30.0  # how long a silent server is waited for, for the answer and between bytes
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,6 @@ class Dataset:
     filename: str
     sample: str
     layout: dict[str, int | None]
-    sha256: str | None = None
     approx_size: str = ""
 
 
@@ -74,12 +79,12 @@ def fetch_dataset(name: str | Dataset, cache: Path | None = None) -> Path:
     folder = Path(cache or config.cache_dir()) / "datasets" / ds.name
     extracted = folder / "extracted"
     if not (extracted / COMPLETE_MARKER).is_file():
-        require_writable(folder)
+        _require_writable(folder)
         archive = folder / ds.filename
-        if not archive.is_file():  # only a verified download is ever moved to this name
+        if not archive.is_file():  # only a checked zip is ever moved to this name
             size = f" ({ds.approx_size})" if ds.approx_size else ""
             print(f"Downloading {ds.name}{size} into {folder}")
-            download_file(ds.urls, archive, ds.sha256)
+            download_zip(ds.urls, archive)
         if extracted.exists():  # left by an earlier run that stopped before the marker
             shutil.rmtree(extracted)
         extract_zip(archive, extracted)
@@ -88,10 +93,37 @@ def fetch_dataset(name: str | Dataset, cache: Path | None = None) -> Path:
     return _find_root(extracted, ds, folder)
 
 
+def download_zip(urls: Sequence[str], dest: Path, retries: int = RETRIES, timeout: float = TIMEOUT_S) -> Path:
+    """Download the zip `dest` from the first mirror in `urls` that yields one whose every member checks out.
+
+    gdown writes into `downloading/` beside `dest`, resuming what an earlier try left there; a checked zip is
+    then moved to `dest`. A mirror that cannot be reached leaves its bytes for the next mirror or the next run;
+    bytes that prove wrong are deleted, and that mirror is asked once more from the start.
+    """
+    dest = Path(dest)
+    staged = dest.parent / "downloading" / dest.name
+    _require_writable(dest.parent)
+    failures = []
+    for url in urls:
+        reason = _try_mirror(url, staged, retries, timeout)
+        if reason is None:
+            os.replace(staged, dest)
+            shutil.rmtree(staged.parent)
+            return dest
+        failures.append(f"  - {url}: {reason}")
+    raise DownloadError(
+        f"Could not download {dest.name} into the cache folder {dest.parent}; every mirror failed:\n"
+        + "\n".join(failures)
+        + f"\nCheck the network, or set {config.OFFLINE_ENV}=1 to run the suite on the bundled samples. "
+        + config.NO_NETWORK_HINT
+    )
+
+
 def extract_zip(archive: Path, dest: Path) -> Path:
     """Extract `archive` into the new folder `dest` via a temp folder beside it, then rename it into place.
 
-    An interrupted extraction leaves no `dest`; members that would land outside it are refused.
+    An interrupted extraction leaves no `dest`. zipfile drops `..`, drive letters and leading slashes from member
+    names, so no member lands outside it.
     """
     archive, dest = Path(archive), Path(dest)
     if dest.exists():
@@ -100,7 +132,6 @@ def extract_zip(archive: Path, dest: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
         with zipfile.ZipFile(archive) as zf:
-            _reject_zip_slip(zf, tmp, archive)
             for member in tqdm(zf.infolist(), desc=f"Extracting {archive.name}", unit="file"):
                 zf.extract(member, tmp)
         os.replace(tmp, dest)
@@ -118,12 +149,50 @@ def _lookup(name: str) -> Dataset:
         raise InputError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
 
 
-def _reject_zip_slip(zf: zipfile.ZipFile, into: Path, archive: Path) -> None:
-    """Refuse the whole archive if any member path would land outside `into` (zip slip)."""
-    root = into.resolve()
-    for name in zf.namelist():
-        if not (root / name).resolve().is_relative_to(root):
-            raise DownloadError(f"Refusing to extract {archive}: member {name!r} would land outside {root}")
+def _require_writable(folder: Path) -> None:
+    """Create `folder` and prove it writable, so a bad cache fails early with the fix in the message."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise DownloadError(
+            f"The download cache folder {folder} cannot be created or written ({exc}). "
+            f"Set {config.CACHE_ENV} to a writable folder to move the cache."
+        ) from exc
+
+
+def _try_mirror(url: str, staged: Path, retries: int, timeout: float) -> str | None:
+    """Fetch `staged` from `url` and check it: None when it is whole, else why not."""
+    for _ in range(2):  # wrong bytes may be an earlier try's: a second try starts from nothing
+        try:
+            _gdown(url, staged, retries, timeout)
+            with zipfile.ZipFile(staged) as zf:
+                bad_member = zf.testzip()
+            if bad_member is None:
+                return None
+            reason = f"corrupt zip archive: CRC check failed for {bad_member}"
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            reason = f"corrupt zip archive: {exc}"
+        except (requests.RequestException, gdown.exceptions.DownloadError) as exc:
+            if isinstance(exc, requests.RequestException) or isinstance(exc.__cause__, requests.RequestException):
+                return str(exc)  # refused, unreachable or cut off: gdown keeps what it got, to be resumed
+            reason = str(exc)  # e.g. a resume the server did not honour
+        shutil.rmtree(staged.parent)
+    return reason
+
+
+def _gdown(url: str, output: Path, retries: int, timeout: float) -> None:
+    """gdown `url` into `output`, quietly (a notebook shows stderr in red), with a bar once it has run a second."""
+    output.parent.mkdir(exist_ok=True)
+    with tqdm(desc=output.name, unit="B", unit_scale=True, unit_divisor=1024, delay=1) as bar:
+
+        def show(done: int, total: int | None) -> None:
+            if total != bar.total:
+                bar.reset(total=total)
+            bar.update(done - bar.n)
+
+        gdown.download(url, str(output), quiet=True, resume=True, retries=retries, timeout=timeout, progress=show)
 
 
 def _find_root(extracted: Path, ds: Dataset, folder: Path) -> Path:
