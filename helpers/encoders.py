@@ -7,12 +7,10 @@ torch `DataLoader`, in the precision chosen when the encoder loads.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,10 +78,9 @@ class Encoder:
         """What the model computes in, a name in `catalog.PRECISIONS`; fixed when the encoder loads."""
         return self._precision
 
-    def _autocast(self) -> AbstractContextManager:
-        if self.precision == "float32":  # as the weights are
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=getattr(torch, self.precision))
+    def _autocast(self) -> torch.autocast:
+        """The precision's autocast; none for float32, which the weights already are."""
+        return torch.autocast(self.device.type, getattr(torch, self.precision), enabled=self.precision != "float32")
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """Unit vectors for a batch of preprocessed images; on a CPU `cpu_batch()` images at a time."""
@@ -95,20 +92,15 @@ class Encoder:
                                       for first in range(0, len(batch), step)])
             return torch.nn.functional.normalize(features, dim=1)
 
-    def _batches(self, items: list, batch_size: int, workers: int) -> DataLoader:
-        """(indices, batch, failed) per batch of `items`, decoded here or in `workers` worker processes."""
-        return DataLoader(_ImageFiles(items, self.preprocess), batch_size=batch_size, collate_fn=_collate,
-                          num_workers=workers, multiprocessing_context=WORKER_START if workers else None,
-                          prefetch_factor=4 if workers else None, pin_memory=self.device.type == "cuda")
-
     def embed_images(self, items: Sequence[ImageSource], batch_size: int = DEFAULT_BATCH_SIZE,
                      progress: bool | None = None) -> Embeddings:
-        """Encode many images in batches; undecodable ones are skipped with their reason.
-
-        A `DataLoader` decodes the images, in `decoding_workers()` worker processes beside a GPU.
-        """
+        """Encode many images in batches; undecodable ones are skipped with their reason. A `DataLoader` decodes
+        them, yielding (indices, batch, failed), in `decoding_workers()` worker processes beside a GPU."""
         items = list(items)
-        loader = self._batches(items, batch_size, decoding_workers(self.device, -(-len(items) // batch_size)))
+        workers = decoding_workers(self.device, -(-len(items) // batch_size))
+        loader = DataLoader(_ImageFiles(items, self.preprocess), batch_size=batch_size, collate_fn=_collate,
+                            num_workers=workers, multiprocessing_context=WORKER_START if workers else None,
+                            prefetch_factor=4 if workers else None, pin_memory=self.device.type == "cuda")
         vectors = np.empty((len(items), self.dim), dtype=np.float32)
         kept: list[int] = []
         skipped: list[tuple[ImageSource, str]] = []
@@ -136,7 +128,7 @@ class Encoder:
 
         texts = list(texts)
         for text in texts:
-            length = len(_clip_tokenizer().encode(require_text(text)))
+            length = len(clip.clip._tokenizer.encode(require_text(text)))  # the tokenizer clip.tokenize uses
             if not length:  # nothing the tokenizer keeps
                 raise InputError(EMPTY_TEXT)
             if length + 2 > CLIP_CONTEXT_LENGTH:  # with the start and end tokens
@@ -181,12 +173,9 @@ def _cores() -> int:
 
 
 def decoding_workers(device: torch.device, batches: int) -> int:
-    """How many worker processes decode images beside the model; the one place this is decided.
-
-    On a CPU none: the model already uses every core, and decoding in between costs little. Beside a
-    GPU decoding is the limit, so every core but the one feeding the GPU decodes (at most 16), once a
-    call has 4 batches or more to pay for starting them.
-    """
+    """How many worker processes decode images beside the model. On a CPU none: the model already uses every
+    core. Beside a GPU decoding is the limit, so every core but the one feeding the GPU decodes (at most 16), once
+    a call has 4 batches or more to pay for starting them."""
     if device.type == "cpu" or batches < 4:
         return 0
     return min(16, max(1, _cores() - 1))
@@ -222,11 +211,3 @@ def _bfloat16_weights(model: torch.nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
             module.to(torch.bfloat16)
-
-
-@functools.lru_cache(maxsize=1)
-def _clip_tokenizer():
-    """CLIP's BPE tokenizer, built once: building it reads its vocabulary of 49k merges."""
-    import clip
-
-    return clip.simple_tokenizer.SimpleTokenizer()

@@ -26,6 +26,7 @@ from .errors import DownloadError, InputError
 REACH_TIMEOUT_S = 5.0  # how long the one question before a download waits for the weights' server
 TIMM_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm reads from a Hugging Face repo, in order
 
+
 @dataclass
 class LoadedModel:
     """An image model in eval mode, its preprocessing (RGB PIL image to tensor) and its output size."""
@@ -99,13 +100,9 @@ def _torchvision_resnet50() -> LoadedModel:
     from torchvision.models import resnet50
 
     model = resnet50()
-    model.load_state_dict(resnet50_state_dict())
-    preprocess = transforms.Compose([
-        transforms.Resize(256),
-        transforms.CenterCrop(224),
-        transforms.ToTensor(),
-        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
-    ])
+    model.load_state_dict(_resnet50_state_dict())
+    preprocess = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                                     transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
     return LoadedModel(TORCHVISION_RESNET50, torch.nn.Sequential(*list(model.children())[:-1]), preprocess, 2048)
 
 
@@ -113,11 +110,12 @@ def _clip(device: torch.device) -> LoadedModel:
     """OpenAI CLIP ViT-B/32: an image tower and a text tower that share one 512-d space."""
     import clip
 
-    model, preprocess = clip.load(clip_source(), device=device, jit=False, download_root=str(weights_source(CLIP)[1]))
+    source = str(standins.clip_archive()) if config.is_offline() else CLIP_MODEL  # online, clip checks the SHA-256
+    model, preprocess = clip.load(source, device=device, jit=False, download_root=str(weights_source(CLIP)[1]))
     return LoadedModel(CLIP, model.visual, preprocess, model.visual.output_dim, torch.contiguous_format, model.eval())
 
 
-def resnet50_state_dict() -> dict:
+def _resnet50_state_dict() -> dict:
     """ResNet-50 ImageNet weights (torchvision's DEFAULT, IMAGENET1K_V2), or the stand-in offline."""
     if config.is_offline():
         return torch.load(standins.resnet50_checkpoint(), map_location="cpu", weights_only=True)
@@ -125,11 +123,6 @@ def resnet50_state_dict() -> dict:
 
     return ResNet50_Weights.DEFAULT.get_state_dict(progress=True, check_hash=True,
                                                    model_dir=str(weights_source(TORCHVISION_RESNET50)[1]))
-
-
-def clip_source() -> str:
-    """What to pass to `clip.load`: the model name online (it downloads and checks the SHA-256), a file offline."""
-    return str(standins.clip_archive()) if config.is_offline() else CLIP_MODEL
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -157,11 +150,11 @@ def _timm_repo(model: str) -> str | None:
 
 def weights_source(model: str) -> tuple[str, Path]:
     """Where a model's real weights come from (a URL) and the library cache they are stored in (the kit's, with one)."""
+    hub = config.kit_weights("torchvision") or Path(torch.hub.get_dir()) / "checkpoints"  # torch.hub's cache
     if model == TORCHVISION_RESNET50:
         from torchvision.models import ResNet50_Weights
 
-        cache = config.kit_weights("torchvision") or Path(torch.hub.get_dir()) / "checkpoints"
-        return ResNet50_Weights.DEFAULT.url, cache
+        return ResNet50_Weights.DEFAULT.url, hub
     if model == CLIP:
         with library_warnings_hidden():
             import clip
@@ -172,8 +165,7 @@ def weights_source(model: str) -> tuple[str, Path]:
     if (repo := _timm_repo(model)) is None:
         import timm
 
-        url = getattr(timm.models.get_pretrained_cfg(model), "url", None) or ""
-        return url, config.kit_weights("torchvision") or Path(torch.hub.get_dir()) / "checkpoints"
+        return getattr(timm.models.get_pretrained_cfg(model), "url", None) or "", hub
     return f"{constants.ENDPOINT}/{repo}", config.kit_weights("timm") or Path(constants.HF_HUB_CACHE)
 
 
