@@ -61,6 +61,15 @@ def test_hint_and_solution_print_the_package_text(exercise: Exercise, capsys):
     assert printed.endswith(exercise.solution_code + "\n") and f"{exercise.name}.check(" in printed
 
 
+def test_an_exercise_judges_without_its_texts_and_a_missing_text_says_what_to_add():
+    """The texts are read on first use: an exercise whose TOML file has no table for it still judges; asking for its
+    hint names the file and the table to add."""
+    unwritten = Exercise("q9", ("answer",), lambda lesson, answer: f"{answer} is fine.", "nb01.toml")
+    assert unwritten.verdict({}, 42) == "Correct: 42 is fine."
+    with pytest.raises(LookupError, match=r"^nb01\.toml has no text `hint` for q9: add a table \[q9\] with title, "):
+        unwritten.hint()
+
+
 def test_the_solutions_page_in_docs_is_the_one_generated_from_the_exercises():
     page = (ROOT / "docs" / "exercises.md").read_text()
     assert page == solutions_page(), "regenerate it: python -m helpers exercises --page docs/exercises.md"
