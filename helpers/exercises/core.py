@@ -112,6 +112,16 @@ def count_of(answer: Any, name: str) -> Any:
     return answer[0]["count(*)"] if isinstance(answer, list) else answer
 
 
+def same_count(client: Any, collection: str, number: Any, expected: int, every_row: str, no_row: str,
+               other: str) -> None:
+    """NotYet unless `number`, what a `count(*)` query answered, is `expected`: `every_row` when it is every row of
+    `collection` (the filter kept them all), `no_row` when it is 0 (it kept none), `other` for any other number."""
+    everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
+    if number == expected:
+        return
+    raise NotYet(every_row if number == everything else no_row if number == 0 else other)
+
+
 def entity_field(hit: Mapping, field: str, name: str) -> Any:
     """A stored field of a hit, or NotYet saying to ask for it with output_fields."""
     entity = hit.get("entity") or {}

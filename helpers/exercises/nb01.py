@@ -10,7 +10,8 @@ import numpy as np
 
 from ..images import labelled_images
 from ..results import label_of
-from .core import Exercise, NotYet, count_of, entity_field, exact_nearest, hits_of, lesson_value, same_neighbours
+from .core import (Exercise, NotYet, count_of, entity_field, exact_nearest, hits_of, lesson_value, same_count,
+                   same_neighbours)
 
 NOTEBOOK = "01_reverse_image_search.ipynb"
 TEXTS = "nb01.toml"
@@ -21,17 +22,14 @@ def _count_one_class(lesson: Mapping[str, Any], counted: Any) -> str:
     client, collection = lesson_value(lesson, "client"), lesson_value(lesson, "COLLECTION")
     number = count_of(counted, "afghan_count")
     expected = sum(label == CLASS for _, label in labelled_images(Path(lesson_value(lesson, "data_root")) / "train"))
-    everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
-    if number == expected:
-        return f"{number} Afghan hounds in the collection, counted by Milvus."
-    if number == everything:
-        raise NotYet(f"{number} is every photo in the collection: your filter kept them all. "
-                     f"Match the class folder's name anywhere in the path: filename like \"%{CLASS}%\".")
-    if number == 0:
-        raise NotYet("no row matched: `filename` holds the whole path (.../train/Afghan_hound/n0....JPEG), so "
-                     "`like` needs `%` on both sides of the folder name, and `==` matches only a whole path.")
-    raise NotYet(f"{number} rows, but the gallery holds {expected} photos in train/{CLASS}/: does your pattern "
-                 "match other folders too, or only part of this one?")
+    same_count(client, collection, number, expected,
+               every_row=f"{number} is every photo in the collection: your filter kept them all. "
+                         f"Match the class folder's name anywhere in the path: filename like \"%{CLASS}%\".",
+               no_row="no row matched: `filename` holds the whole path (.../train/Afghan_hound/n0....JPEG), so "
+                      "`like` needs `%` on both sides of the folder name, and `==` matches only a whole path.",
+               other=f"{number} rows, but the gallery holds {expected} photos in train/{CLASS}/: does your pattern "
+                     "match other folders too, or only part of this one?")
+    return f"{number} Afghan hounds in the collection, counted by Milvus."
 
 
 q1 = Exercise("q1", ("afghan_count",), _count_one_class, TEXTS)

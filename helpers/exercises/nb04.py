@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..images import find_images
-from .core import Exercise, NotYet, count_of, entity_field, hits_of, lesson_value
+from .core import Exercise, NotYet, count_of, entity_field, hits_of, lesson_value, same_count
 
 NOTEBOOK = "04_photo_library.ipynb"
 TEXTS = "nb04.toml"
@@ -80,17 +80,14 @@ def _one_folder_after_sync(lesson: Mapping[str, Any], my_class: Any, class_count
         raise NotYet(f"{my_class!r} is not a class folder of the album: pick one of `classes`.")
     number = count_of(class_count, "class_count")
     expected = len(find_images(folder))
-    everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
-    if number == expected:
-        return f"{number} rows for the {expected} photos now in the album's {my_class}/ folder, counted by Milvus."
-    if number == everything:
-        raise NotYet(f"{number} is every row of the album: your filter kept them all. Match the paths that start "
-                     f"with the folder: path like \"{my_class}/%\".")
-    if number == 0:
-        raise NotYet(f"no row matched: `path` is the file's path in the album ({my_class}/n0....JPEG), so `like` needs "
-                     f"`%` after the folder's name, and `==` matches only a whole path.")
-    raise NotYet(f"{number} rows, but the album's {my_class}/ folder holds {expected} photos now: did you count "
-                 "the right collection (ALBUM_COLLECTION), with a pattern that matches only this folder?")
+    same_count(client, collection, number, expected,
+               every_row=f"{number} is every row of the album: your filter kept them all. Match the paths that "
+                         f"start with the folder: path like \"{my_class}/%\".",
+               no_row=f"no row matched: `path` is the file's path in the album ({my_class}/n0....JPEG), so `like` "
+                      "needs `%` after the folder's name, and `==` matches only a whole path.",
+               other=f"{number} rows, but the album's {my_class}/ folder holds {expected} photos now: did you count "
+                     "the right collection (ALBUM_COLLECTION), with a pattern that matches only this folder?")
+    return f"{number} rows for the {expected} photos now in the album's {my_class}/ folder, counted by Milvus."
 
 
 q2 = Exercise("q2", ("my_class", "class_count"), _one_folder_after_sync, TEXTS)
