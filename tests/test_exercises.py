@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pymilvus import MilvusClient
 
 from helpers.collection import create_quick
+from helpers.connection import connection_options
 from helpers.exercises import notebook_exercises
 from helpers.exercises.core import Exercise, NotYet, count_of, same_count
-from helpers.tool.connecting import connect
 from helpers.tool.exercises import CHECK_CALL, TAG, solutions_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +77,8 @@ def test_an_exercise_judges_without_its_texts_and_a_missing_text_says_what_to_ad
 
 def test_a_count_is_judged_against_the_expected_number_then_every_row_then_no_row(tmp_path):
     """The rule of notebook 01's and notebook 04's counts, on a Milvus Lite collection of 8 photos, 3 of them cats."""
-    client = connect(str(tmp_path / "m.db"))
+    db = str(tmp_path / "m.db")
+    client = MilvusClient(db, **connection_options(db))  # as a notebook makes one
     create_quick(client, "c", 4, model="test-model", recreate=True)
     client.insert("c", [{"vector": np.eye(4, dtype=np.float32)[i % 4], "filename": f"{'cat' if i < 3 else 'dog'}/{i}"}
                         for i in range(8)])
