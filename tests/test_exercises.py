@@ -1,5 +1,6 @@
 """The exercises' framework without a notebook run: every notebook's exercise cells, the checks' three
-answers on any input, hint() and solution(), the solved copies the command line writes, the solutions page.
+answers on any input, hint() and solution(), the texts read on first use, the count rule two checks share (on
+Milvus Lite), the solved copies the command line writes, the solutions page.
 The notebooks executed, shipped and solved, with wrong answers: tests/test_exercises_notebooks.py."""
 
 from __future__ import annotations
@@ -7,10 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pymilvus import MilvusClient
 
+from helpers.collection import create_quick
+from helpers.connection import connection_options
 from helpers.exercises import notebook_exercises
-from helpers.exercises.core import Exercise
+from helpers.exercises.core import Exercise, NotYet, count_of, same_count
 from helpers.tool.exercises import CHECK_CALL, TAG, solutions_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +64,30 @@ def test_hint_and_solution_print_the_package_text(exercise: Exercise, capsys):
     exercise.solution()
     printed = capsys.readouterr().out
     assert printed.endswith(exercise.solution_code + "\n") and f"{exercise.name}.check(" in printed
+
+
+def test_an_exercise_judges_without_its_texts_and_a_missing_text_says_what_to_add():
+    """The texts are read on first use: an exercise whose TOML file has no table for it still judges; asking for its
+    hint names the file and the table to add."""
+    unwritten = Exercise("q9", ("answer",), lambda lesson, answer: f"{answer} is fine.", "nb01.toml")
+    assert unwritten.verdict({}, 42) == "Correct: 42 is fine."
+    with pytest.raises(LookupError, match=r"^nb01\.toml has no text `hint` for q9: add a table \[q9\] with title, "):
+        unwritten.hint()
+
+
+def test_a_count_is_judged_against_the_expected_number_then_every_row_then_no_row(tmp_path):
+    """The rule of notebook 01's and notebook 04's counts, on a Milvus Lite collection of 8 photos, 3 of them cats."""
+    db = str(tmp_path / "m.db")
+    client = MilvusClient(db, **connection_options(db))  # as a notebook makes one
+    create_quick(client, "c", 4, model="test-model", recreate=True)
+    client.insert("c", [{"vector": np.eye(4, dtype=np.float32)[i % 4], "filename": f"{'cat' if i < 3 else 'dog'}/{i}"}
+                        for i in range(8)])
+    cats = count_of(client.query("c", filter='filename like "cat/%"', output_fields=["count(*)"]), "cats")
+    messages = {"every_row": "all of them", "no_row": "none", "other": "some other number"}
+    assert cats == 3 and same_count(client, "c", cats, 3, **messages) is None
+    for number, message in ((8, "all of them"), (0, "none"), (5, "some other number"), ("3", "some other number")):
+        with pytest.raises(NotYet, match=f"^{message}$"):
+            same_count(client, "c", number, 3, **messages)
 
 
 def test_the_solutions_page_in_docs_is_the_one_generated_from_the_exercises():

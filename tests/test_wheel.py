@@ -67,6 +67,10 @@ def test_the_installed_package_runs_offline_outside_the_checkout(installed, tmp_
                           tmp_path, env))
     assert len(hits) == 10 and (tmp_path / hits[0]["path"]).resolve() == query.resolve()
 
+    page = tmp_path / "exercises.md"  # the exercises' texts are package data: the wheel's make the same page
+    run([python, "-m", "helpers", "exercises", "--page", page], tmp_path, env)
+    assert page.read_text(encoding="utf-8") == (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
+
 
 def test_without_gradio_the_demo_page_names_the_command_that_installs_it_here(wheel, tmp_path):
     """A fresh venv outside the checkout with every dependency but Gradio (the app extra not installed)."""

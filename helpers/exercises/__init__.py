@@ -1,6 +1,7 @@
 """The notebooks' exercises, Kaggle Learn style: one module per notebook (`nb01` for
 `notebooks/01_....ipynb`, ...), each with `NOTEBOOK` (the notebook's file name), its exercises `q1`, `q2`, ...
-and `EXERCISES` listing them in the notebook's order. `core` holds what they share."""
+with their judges, and `EXERCISES` listing them in the notebook's order; beside it a TOML file of their texts
+(`nb01.toml`: title, task, hint and solved cell of each). `core` holds what they share."""
 
 from __future__ import annotations
 

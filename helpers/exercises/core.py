@@ -1,4 +1,5 @@
-"""What every exercise shares: the three answers of a check, the placeholder rule, hint() and solution().
+"""What every exercise shares: the three answers of a check, the placeholder rule, hint() and solution(), the
+texts read from the notebook's TOML file, and the rules several judges apply.
 
 An exercise is one code cell of a notebook: a skeleton the learner edits, ending with `qN.check(...)`, which
 prints one line. `Correct`, `Not yet: <what exactly is wrong>` or `Your turn` (the skeleton as shipped: an
@@ -11,8 +12,11 @@ never inserts or deletes, so running it twice gives the same line.
 from __future__ import annotations
 
 import sys
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 import numpy as np
@@ -24,18 +28,26 @@ class NotYet(Exception):
     """Raised by a judge with what exactly is wrong; the check prints it after `Not yet: `."""
 
 
+def _read_on_first_use(key: str) -> property:
+    """An Exercise attribute that holds its text `key`: the judges' module imports without reading any text."""
+    return property(lambda exercise: exercise.text(key), doc=f"The exercise's `{key}`, from its TOML file.")
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One exercise: `answers` names the check's arguments (in the skeleton's words); `judge(lesson, *answers)`
-    returns what the `Correct` line adds, or raises NotYet; `solution_code` is the whole solved cell."""
+    returns what the `Correct` line adds, or raises NotYet. Its texts are the table `[name]` of `texts_file` (a
+    TOML file of this package, read on first use): `title`, `task`, `hint` and `solution`, the whole solved cell."""
 
     name: str
-    title: str
-    task: str
     answers: tuple[str, ...]
     judge: Callable[..., str]
-    hint_text: str
-    solution_code: str
+    texts_file: str
+
+    title = _read_on_first_use("title")
+    task = _read_on_first_use("task")
+    hint_text = _read_on_first_use("hint")
+    solution_code = _read_on_first_use("solution")
 
     def check(self, *answers: Any) -> None:
         """Print this exercise's one line about `answers`, judged with the caller's globals (the notebook's)."""
@@ -62,6 +74,14 @@ class Exercise:
 
     def solution(self) -> None:
         print(f"Solution (the whole cell):\n\n{self.solution_code}")
+
+    def text(self, key: str) -> str:
+        """This exercise's text `key` (title, task, hint or solution) from its TOML file, or LookupError."""
+        found = _texts(self.texts_file).get(self.name, {}).get(key)
+        if not isinstance(found, str):
+            raise LookupError(f"{self.texts_file} has no text `{key}` for {self.name}: add a table [{self.name}] with "
+                              "title, task, hint and solution to that file, beside the module that declares it.")
+        return found
 
 
 def lesson_value(lesson: Mapping[str, Any], name: str) -> Any:
@@ -90,6 +110,16 @@ def count_of(answer: Any, name: str) -> Any:
     if isinstance(answer, list) and not answer:
         raise NotYet(f"`{name}` is an empty list: the query matched no row (see below for a `like` pattern).")
     return answer[0]["count(*)"] if isinstance(answer, list) else answer
+
+
+def same_count(client: Any, collection: str, number: Any, expected: int, every_row: str, no_row: str,
+               other: str) -> None:
+    """NotYet unless `number`, what a `count(*)` query answered, is `expected`: `every_row` when it is every row of
+    `collection` (the filter kept them all), `no_row` when it is 0 (it kept none), `other` for any other number."""
+    everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
+    if number == expected:
+        return
+    raise NotYet(every_row if number == everything else no_row if number == 0 else other)
 
 
 def entity_field(hit: Mapping, field: str, name: str) -> Any:
@@ -129,6 +159,11 @@ def exact_nearest(client, collection: str, field: str, vector, k: int, metric: s
             scores = scores / (np.linalg.norm(stored, axis=1) * np.linalg.norm(query))
         order = np.argsort(-scores, kind="stable")
     return [rows[i]["id"] for i in order[:k]], [float(scores[i]) for i in order[:k]]
+
+
+@cache
+def _texts(file_name: str) -> dict[str, dict[str, Any]]:
+    return tomllib.loads(files(__package__).joinpath(file_name).read_text(encoding="utf-8"))
 
 
 def _one_line(error: Exception) -> str:

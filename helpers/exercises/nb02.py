@@ -1,4 +1,5 @@
-"""Notebook 02's exercises: a filter with `in`, a `like` on the path, the smallest nprobe for a recall."""
+"""Notebook 02's exercises: a filter with `in`, a `like` on the path, the smallest nprobe for a recall.
+This module judges the answers; each exercise's title, task, hint and solved cell are in nb02.toml beside it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..evaluate import index_recall, nprobe_steps
 from .core import Exercise, NotYet, entity_field, exact_nearest, hits_of, lesson_value, same_neighbours
 
 NOTEBOOK = "02_paintings_search.ipynb"
+TEXTS = "nb02.toml"
 PAINTERS = ("Monet", "Renoir")
 FOLDER = "Degas"
 
@@ -33,24 +35,7 @@ def _two_painters(lesson: Mapping[str, Any], two_painters: Any) -> str:
     return f"the {len(hits)} nearest paintings by Monet or Renoir ({', '.join(painters)})."
 
 
-q1 = Exercise(
-    name="q1", title="Two painters in one filter",
-    task="Search with the first query painting for its TOP_K nearest paintings by Monet or Renoir, in one search.",
-    answers=("two_painters",), judge=_two_painters,
-    hint_text='Copy the "only Monet" search and change its filter to \'painter in ["Monet", "Renoir"]\'; '
-              "keep output_fields with the painter, and take `[0]` of the result.",
-    solution_code='''from helpers.exercises.nb02 import q1
-
-two_painters = client.search(
-    collection_name=COLLECTION,
-    data=queries.vectors[:1],
-    anns_field="image_embedding",
-    limit=TOP_K,
-    filter='painter in ["Monet", "Renoir"]',
-    output_fields=["filepath", "painter"],
-    search_params={"metric_type": "L2", "params": {"nprobe": 128}},
-)[0]
-q1.check(two_painters)''')
+q1 = Exercise("q1", ("two_painters",), _two_painters, TEXTS)
 
 
 def _one_folder(lesson: Mapping[str, Any], degas_rows: Any) -> str:
@@ -72,16 +57,7 @@ def _one_folder(lesson: Mapping[str, Any], degas_rows: Any) -> str:
     return f"all {len(paths)} paintings in Degas's folder, found by their path."
 
 
-q2 = Exercise(
-    name="q2", title="A `like` on the path",
-    task="Read back every painting in Degas's folder with one `client.query` whose filter uses `like` on `filepath`.",
-    answers=("degas_rows",), judge=_one_folder,
-    hint_text="`like` compares a text field with a pattern in which `%` stands for any characters: "
-              "filter='filepath like \"%Degas%\"', with output_fields=[\"filepath\"].",
-    solution_code='''from helpers.exercises.nb02 import q2
-
-degas_rows = client.query(collection_name=COLLECTION, filter='filepath like "%Degas%"', output_fields=["filepath"])
-q2.check(degas_rows)''')
+q2 = Exercise("q2", ("degas_rows",), _one_folder, TEXTS)
 
 
 def _smallest_nprobe(lesson: Mapping[str, Any], target: Any, smallest_nprobe: Any) -> str:
@@ -110,16 +86,6 @@ def _recall(lesson: Mapping[str, Any], nprobe: int) -> float:
     return index_recall(approximate, lesson_value(lesson, "exact"), top_k)
 
 
-q3 = Exercise(
-    name="q3", title="The smallest nprobe for a recall",
-    task="From the measured recall table, find the smallest `nprobe` whose recall@3 reaches TARGET.",
-    answers=("TARGET", "smallest_nprobe"), judge=_smallest_nprobe,
-    hint_text="`nprobes` and `recalls` hold the table's columns, in order: walk them together (zip) and stop "
-              "at the first recall >= TARGET.",
-    solution_code='''from helpers.exercises.nb02 import q3
-
-TARGET = 0.95
-smallest_nprobe = next(nprobe for nprobe, recall in zip(nprobes, recalls) if recall >= TARGET)
-q3.check(TARGET, smallest_nprobe)''')
+q3 = Exercise("q3", ("TARGET", "smallest_nprobe"), _smallest_nprobe, TEXTS)
 
 EXERCISES = [q1, q2, q3]

@@ -1,5 +1,6 @@
 """Notebook 03's exercises: several texts in one search, a text's hits scored against a class, zero-shot
-for one photo."""
+for one photo.
+This module judges the answers; each exercise's title, task, hint and solved cell are in nb03.toml beside it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..results import label_of
 from .core import Exercise, NotYet, entity_field, exact_nearest, hits_of, lesson_value, same_neighbours
 
 NOTEBOOK = "03_text_to_image_search.ipynb"
+TEXTS = "nb03.toml"
 
 
 def _texts(answer: Any, name: str) -> list[str]:
@@ -43,18 +45,7 @@ def _several_texts(lesson: Mapping[str, Any], my_texts: Any, my_results: Any) ->
     return f"{len(texts)} texts in one search, 3 nearest photos each."
 
 
-q1 = Exercise(
-    name="q1", title="Several texts in one search",
-    task="Search three texts of your own in one `client.search`, for the 3 nearest photos of each.",
-    answers=("my_texts", "my_results"), judge=_several_texts,
-    hint_text="encoder.embed_texts(my_texts) gives one vector per text; pass them all as `data` with limit=3. "
-              "The result holds one list of hits per text, in the texts' order.",
-    solution_code='''from helpers.exercises.nb03 import q1
-
-my_texts = ["a dog on the grass", "a castle on a hill", "a fish in the water"]
-my_results = client.search(collection_name=COLLECTION, data=encoder.embed_texts(my_texts), limit=3,
-                           output_fields=["filepath"])
-q1.check(my_texts, my_results)''')
+q1 = Exercise("q1", ("my_texts", "my_results"), _several_texts, TEXTS)
 
 
 def _text_against_class(lesson: Mapping[str, Any], my_class: Any, my_text: Any, my_hits: Any,
@@ -79,22 +70,7 @@ def _text_against_class(lesson: Mapping[str, Any], my_class: Any, my_text: Any, 
     return f"{right} of the 10 nearest photos to {text!r} are in {my_class}/: precision@10 = {my_precision:.2f}."
 
 
-q2 = Exercise(
-    name="q2", title="A text's hits, checked against a class",
-    task="Describe one class in your own words, search its 10 nearest photos, and compute the share of them "
-         "from that class's folder (precision@10).",
-    answers=("my_class", "my_text", "my_hits", "my_precision"), judge=_text_against_class,
-    hint_text='Search as in "Search with text" with limit=10 and take `[0]`; then count the hits with '
-              'label_of(hit["entity"]["filepath"]) == my_class and divide by len(my_hits).',
-    solution_code='''from helpers.exercises.nb03 import q2
-from helpers.results import label_of
-
-my_class = "castle"
-my_text = "a photo of a castle with towers"
-my_hits = client.search(collection_name=COLLECTION, data=[encoder.embed_text(my_text)], limit=10,
-                        output_fields=["filepath"])[0]
-my_precision = sum(label_of(hit["entity"]["filepath"]) == my_class for hit in my_hits) / len(my_hits)
-q2.check(my_class, my_text, my_hits, my_precision)''')
+q2 = Exercise("q2", ("my_class", "my_text", "my_hits", "my_precision"), _text_against_class, TEXTS)
 
 
 def _zero_shot_one_photo(lesson: Mapping[str, Any], photo: Any, predicted: Any) -> str:
@@ -112,18 +88,6 @@ def _zero_shot_one_photo(lesson: Mapping[str, Any], photo: Any, predicted: Any) 
     return f"{predicted!r}, similarity {yours:.3f}; the photo's folder is {label_of(photo)!r}."
 
 
-q3 = Exercise(
-    name="q3", title="Zero-shot for one photo, by hand",
-    task="For one test photo, find the class whose text vector (`class_vectors`) is most similar to the "
-         "photo's vector: zero-shot classification in a few lines of numpy.",
-    answers=("photo", "predicted"), judge=_zero_shot_one_photo,
-    hint_text="The vectors have length 1, so `class_vectors @ encoder.embed_image(photo)` gives the similarity "
-              "of each class's text; np.argmax picks the largest, and `classes[...]` its name.",
-    solution_code='''from helpers.exercises.nb03 import q3
-import numpy as np
-
-photo = test_photos.sources[0]
-predicted = classes[int(np.argmax(class_vectors @ encoder.embed_image(photo)))]
-q3.check(photo, predicted)''')
+q3 = Exercise("q3", ("photo", "predicted"), _zero_shot_one_photo, TEXTS)
 
 EXERCISES = [q1, q2, q3]

@@ -1,5 +1,6 @@
 """Notebook 04's exercises: a range search that finds a copy's original, a count of one album folder after the
-sync, one hit per class with group_by_field."""
+sync, one hit per class with group_by_field.
+This module judges the answers; each exercise's title, task, hint and solved cell are in nb04.toml beside it."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..images import find_images
-from .core import Exercise, NotYet, count_of, entity_field, hits_of, lesson_value
+from .core import Exercise, NotYet, count_of, entity_field, hits_of, lesson_value, same_count
 
 NOTEBOOK = "04_photo_library.ipynb"
-NEAREST_CLASSES = 5
+TEXTS = "nb04.toml"
+NEAREST_CLASSES = 5  # q3's number of classes, as its task and solved cell in nb04.toml say
 TOLERANCE = 1e-4  # float32 similarities: a row this close to a bound may be in or out
 
 
@@ -68,23 +70,7 @@ def _copy_and_original(lesson: Mapping[str, Any], my_copy: Any, near: Any, my_or
             f"{Path(original).name} has similarity {score:.3f}.")
 
 
-q1 = Exercise(
-    name="q1", title="A range search that finds a copy's original",
-    task="With one near-copy's vector, find every row whose similarity to it lies in (threshold, 1.0] with one "
-         "range search, and pick its original (the gallery photo it was made from) from the hits.",
-    answers=("my_copy", "near", "my_original"), judge=_copy_and_original,
-    hint_text='Search as in the duplicate groups cell, with data=[library.vectors[library.sources.index(my_copy)]], '
-              'limit=50, output_fields=["filepath"] and search_params={"metric_type": "COSINE", "params": '
-              '{"radius": threshold, "range_filter": 1.0}}; take `[0]`. The original is the hit whose filepath is '
-              "not a copy: Path(hit[\"entity\"][\"filepath\"]) not in copies.",
-    solution_code='''from helpers.exercises.nb04 import q1
-
-my_copy = copy_paths[1]
-near = client.search(collection_name=COLLECTION, data=[library.vectors[library.sources.index(my_copy)]], limit=50,
-                     output_fields=["filepath"],
-                     search_params={"metric_type": "COSINE", "params": {"radius": threshold, "range_filter": 1.0}})[0]
-my_original = next(hit["entity"]["filepath"] for hit in near if Path(hit["entity"]["filepath"]) not in copies)
-q1.check(my_copy, near, my_original)''')
+q1 = Exercise("q1", ("my_copy", "near", "my_original"), _copy_and_original, TEXTS)
 
 
 def _one_folder_after_sync(lesson: Mapping[str, Any], my_class: Any, class_count: Any) -> str:
@@ -94,32 +80,17 @@ def _one_folder_after_sync(lesson: Mapping[str, Any], my_class: Any, class_count
         raise NotYet(f"{my_class!r} is not a class folder of the album: pick one of `classes`.")
     number = count_of(class_count, "class_count")
     expected = len(find_images(folder))
-    everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
-    if number == expected:
-        return f"{number} rows for the {expected} photos now in the album's {my_class}/ folder, counted by Milvus."
-    if number == everything:
-        raise NotYet(f"{number} is every row of the album: your filter kept them all. Match the paths that start "
-                     f"with the folder: path like \"{my_class}/%\".")
-    if number == 0:
-        raise NotYet(f"no row matched: `path` is the file's path in the album ({my_class}/n0....JPEG), so `like` needs "
-                     f"`%` after the folder's name, and `==` matches only a whole path.")
-    raise NotYet(f"{number} rows, but the album's {my_class}/ folder holds {expected} photos now: did you count "
-                 "the right collection (ALBUM_COLLECTION), with a pattern that matches only this folder?")
+    same_count(client, collection, number, expected,
+               every_row=f"{number} is every row of the album: your filter kept them all. Match the paths that "
+                         f"start with the folder: path like \"{my_class}/%\".",
+               no_row=f"no row matched: `path` is the file's path in the album ({my_class}/n0....JPEG), so `like` "
+                      "needs `%` after the folder's name, and `==` matches only a whole path.",
+               other=f"{number} rows, but the album's {my_class}/ folder holds {expected} photos now: did you count "
+                     "the right collection (ALBUM_COLLECTION), with a pattern that matches only this folder?")
+    return f"{number} rows for the {expected} photos now in the album's {my_class}/ folder, counted by Milvus."
 
 
-q2 = Exercise(
-    name="q2", title="After the sync, count one folder's rows",
-    task="Count the album collection's rows of one class folder with one `client.query`: a `filter` on the "
-         "primary key `path` and `count(*)`. After the sync, it equals the photos in that folder now.",
-    answers=("my_class", "class_count"), judge=_one_folder_after_sync,
-    hint_text='Each path starts with its class folder: filter=f\'path like "{my_class}/%"\' matches them (`%` '
-              'stands for any characters); output_fields=["count(*)"] asks for the count, on ALBUM_COLLECTION.',
-    solution_code='''from helpers.exercises.nb04 import q2
-
-my_class = classes[0]
-class_count = client.query(collection_name=ALBUM_COLLECTION, filter=f'path like "{my_class}/%"',
-                           output_fields=["count(*)"])
-q2.check(my_class, class_count)''')
+q2 = Exercise("q2", ("my_class", "class_count"), _one_folder_after_sync, TEXTS)
 
 
 def _one_hit_per_class(lesson: Mapping[str, Any], one_per_class: Any) -> str:
@@ -161,18 +132,6 @@ def _how_many(hits: list) -> str:
             f"with group_by_field, `limit` counts groups, limit={NEAREST_CLASSES}.")
 
 
-q3 = Exercise(
-    name="q3", title="One hit per class",
-    task=f"Search with the first query photo for the best photo of each of its {NEAREST_CLASSES} nearest classes, "
-         "one hit per class, in one `client.search`.",
-    answers=("one_per_class",), judge=_one_hit_per_class,
-    hint_text=f'Copy the grouped search above with data=[queries.vectors[0]] and limit={NEAREST_CLASSES} (with '
-              'group_by_field="label", `limit` counts classes), keep output_fields with "label", and take `[0]`.',
-    solution_code=f'''from helpers.exercises.nb04 import q3
-
-one_per_class = client.search(collection_name=COLLECTION, data=[queries.vectors[0]], limit={NEAREST_CLASSES},
-                              group_by_field="label", output_fields=["filepath", "label"],
-                              search_params=search_params)[0]
-q3.check(one_per_class)''')
+q3 = Exercise("q3", ("one_per_class",), _one_hit_per_class, TEXTS)
 
 EXERCISES = [q1, q2, q3]
