@@ -92,15 +92,18 @@ class Encoder:
                                       for first in range(0, len(batch), step)])
             return torch.nn.functional.normalize(features, dim=1)
 
+    def _batches(self, items: list, batch_size: int, workers: int) -> DataLoader:
+        """(indices, batch, failed) per batch of `items`, decoded here or in `workers` worker processes."""
+        return DataLoader(_ImageFiles(items, self.preprocess), batch_size=batch_size, collate_fn=_collate,
+                          num_workers=workers, multiprocessing_context=WORKER_START if workers else None,
+                          prefetch_factor=4 if workers else None, pin_memory=self.device.type == "cuda")
+
     def embed_images(self, items: Sequence[ImageSource], batch_size: int = DEFAULT_BATCH_SIZE,
                      progress: bool | None = None) -> Embeddings:
         """Encode many images in batches; undecodable ones are skipped with their reason. A `DataLoader` decodes
-        them, yielding (indices, batch, failed), in `decoding_workers()` worker processes beside a GPU."""
+        them, in `decoding_workers()` worker processes beside a GPU."""
         items = list(items)
-        workers = decoding_workers(self.device, -(-len(items) // batch_size))
-        loader = DataLoader(_ImageFiles(items, self.preprocess), batch_size=batch_size, collate_fn=_collate,
-                            num_workers=workers, multiprocessing_context=WORKER_START if workers else None,
-                            prefetch_factor=4 if workers else None, pin_memory=self.device.type == "cuda")
+        loader = self._batches(items, batch_size, decoding_workers(self.device, -(-len(items) // batch_size)))
         vectors = np.empty((len(items), self.dim), dtype=np.float32)
         kept: list[int] = []
         skipped: list[tuple[ImageSource, str]] = []
