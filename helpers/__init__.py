@@ -1,7 +1,6 @@
 """Image search with Milvus: the helpers the notebooks call. Each module is a page to read top to bottom.
 
-What the notebooks use, module by module (01 reverse image search, 02 paintings, 03 text to image, 04 a photo
-library):
+What each notebook uses, module by module (01 reverse image search, 02 paintings, 03 text to image, 04 photos):
 
     config       milvus_uri, milvus_token, announce_offline (all); in_colab (01)
     datasets     fetch_dataset (all)

@@ -1,6 +1,5 @@
-"""The models the command line offers by name, with the size of the vectors each makes, and what a collection
-records of the model that built it. No torch here: a collection's vector size is checked against a model
-before the model loads, which takes seconds.
+"""The models offered by name, with the size of the vectors each makes, and what a collection records of the
+model that built it. No torch here: a collection's size is checked before a model loads, which takes seconds.
 """
 
 from __future__ import annotations

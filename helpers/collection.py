@@ -1,10 +1,8 @@
 """Milvus collections for image vectors: create them both ways the tutorials do, and read what they hold.
 
-The same calls work on Milvus Lite (a local folder), a Milvus server and Zilliz Cloud. Collections are
-created with Session consistency: the client that inserted rows sees them in its next search, also on a
-server, without the wait Strong costs on every request. Reads that must see what another process wrote
-(the command line's search, counting rows) ask for Strong themselves. Collections record which model made
-their vectors, so a later search cannot mix models.
+The same calls work on Milvus Lite, a Milvus server and Zilliz Cloud. Collections use Session consistency: the
+client that inserted rows sees them in its next search, without the wait Strong costs on every request; reads
+that must see another process's rows ask for Strong themselves. Each records the model that made its vectors.
 """
 
 from __future__ import annotations
@@ -26,28 +24,23 @@ NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")  # Milvus's own: a serve
 
 def create_quick(client: MilvusClient, name: str, dim: int, *, metric: str = "COSINE", vector_field: str = "vector",
                  model: str | None = None, recreate: bool) -> None:
-    """The tutorials' quick setup: auto id, a dynamic schema (any extra field per row), one vector field.
-
-    An existing collection is dropped first with `recreate=True`, else reused if it holds `dim`-d vectors of
-    `model` (else `CollectionError`).
-    """
+    """The tutorials' quick setup: auto id, a dynamic schema (any extra field per row), one vector field. An
+    existing collection is dropped first with `recreate=True`, else reused if it holds `dim`-d vectors of `model`
+    (else `CollectionError`)."""
     if _prepare(client, name, dim, model, recreate):
         return
-    client.create_collection(
-        name, dimension=dim, vector_field_name=vector_field, metric_type=metric, auto_id=True,
-        enable_dynamic_field=True, consistency_level="Session", properties=_properties(model),
-    )
+    client.create_collection(name, dimension=dim, vector_field_name=vector_field, metric_type=metric, auto_id=True,
+                             enable_dynamic_field=True, consistency_level="Session",
+                             properties={MODEL_PROPERTY: model} if model else {})
 
 
 def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_field: str = "image_embedding",
                        path_field: str = "filepath", path_max_length: int = 200,
                        text_fields: dict[str, int] | None = None, index_type: str = "IVF_FLAT",
                        metric: str = "L2", index_params: dict, model: str | None = None, recreate: bool) -> None:
-    """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index.
-
-    `index_params` are the index's own (`{"nlist": ...}` for IVF_FLAT: about 4 x sqrt(rows) is a good start).
-    `recreate` as for `create_quick` (`CollectionError` for an existing one of another size or model).
-    """
+    """An explicit schema (int64 auto id, a VARCHAR path, optional VARCHAR fields, a vector) plus its index, whose
+    own `index_params` are `{"nlist": ...}` for IVF_FLAT (about 4 x sqrt(rows) is a good start). `recreate` as for
+    `create_quick` (`CollectionError` for an existing one of another size or model)."""
     if _prepare(client, name, dim, model, recreate):
         return
     schema = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
@@ -57,29 +50,15 @@ def create_with_schema(client: MilvusClient, name: str, dim: int, *, vector_fiel
         schema.add_field(text_field, DataType.VARCHAR, max_length=max_length)
     schema.add_field(vector_field, DataType.FLOAT_VECTOR, dim=dim)
     index = client.prepare_index_params()
-    index.add_index(field_name=vector_field, index_type=index_type, metric_type=metric,
-                    params=index_params)
+    index.add_index(field_name=vector_field, index_type=index_type, metric_type=metric, params=index_params)
     client.create_collection(name, schema=schema, index_params=index, consistency_level="Session",
-                             properties=_properties(model))
+                             properties={MODEL_PROPERTY: model} if model else {})
     client.load_collection(name)
 
 
-def _check_existing(client: MilvusClient, name: str, dim: int, model: str | None) -> None:
-    """Raise if the existing collection holds vectors of another size or from another model."""
-    found = layout(client, name)
-    held, built_by = found.dim, found.model
-    if held is not None and held != dim or (model and built_by and built_by != model):
-        raise CollectionError(
-            f"Collection '{name}' holds {held}-d vectors from model '{built_by or 'unknown'}', but "
-            f"'{model or 'this model'}' makes {dim}-d vectors. Use another collection name, or replace its rows: "
-            f"{rebuild_command(name)}; in Python, helpers.tool.rebuild.index_or_rebuild(..., recreate=True)."
-        )
-
-
 def check_collection_name(name: str) -> None:
-    """Raise `InputError` for a name a Milvus server refuses (Milvus Lite takes more, so a collection made there
-    could never move to a server): letters, digits and underscores, starting with a letter or an underscore, at
-    most 255 characters. The message suggests a valid name."""
+    """Raise `InputError`, suggesting a valid name, for a name a Milvus server refuses (Lite takes more, so such a
+    collection could never move to a server): letters, digits and underscores, not a digit first, at most 255."""
     if not NAME_RULE.fullmatch(name):
         valid = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())[:255] or "images"
         valid = valid if NAME_RULE.fullmatch(valid) else f"_{valid}"[:255]
@@ -88,7 +67,8 @@ def check_collection_name(name: str) -> None:
 
 
 def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recreate: bool) -> bool:
-    """Drop the collection when asked to; return True when a usable one already exists."""
+    """Drop the collection when asked to; return True when a usable one already exists, `CollectionError` when
+    it holds vectors of another size or from another model."""
     if recreate or not client.has_collection(name):
         check_collection_name(name)  # before anything is dropped or created
     if not client.has_collection(name):
@@ -96,13 +76,14 @@ def _prepare(client: MilvusClient, name: str, dim: int, model: str | None, recre
     if recreate:
         client.drop_collection(name)
         return False
-    _check_existing(client, name, dim, model)
+    found = layout(client, name)
+    if found.dim is not None and found.dim != dim or (model and found.model and found.model != model):
+        raise CollectionError(
+            f"Collection '{name}' holds {found.dim}-d vectors from model '{found.model or 'unknown'}', but "
+            f"'{model or 'this model'}' makes {dim}-d vectors. Use another collection name, or replace its rows: "
+            f"{rebuild_command(name)}; in Python, helpers.tool.rebuild.index_or_rebuild(..., recreate=True).")
     client.load_collection(name)
     return True
-
-
-def _properties(model: str | None) -> dict:
-    return {MODEL_PROPERTY: model} if model else {}
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,8 @@ DEFAULT_URI = "./milvus.db"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"  # offline sample images, shipped inside the package
 
 MAX_UPLOAD_MB = 10  # the largest query file the upload widgets and the demo page take
-OFFLINE_NOTICE = (
-    f"{OFFLINE_ENV}=1: offline mode, sample images and random stand-in weights; "
-    "search results are not meaningful."
-)
+OFFLINE_NOTICE = (f"{OFFLINE_ENV}=1: offline mode, sample images and random stand-in weights; "
+                  "search results are not meaningful.")
 NO_NETWORK_HINT = (  # what a failed download says, in a terminal and in a notebook alike
     f"In a notebook, run `%env {OFFLINE_ENV}=1` in a new cell, then run again from the settings cell "
     f"(sample images, stand-in weights); or set {KIT_ENV} to a workshop kit (docs/workshop.md)."
@@ -47,16 +45,11 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def kit_dir() -> Path | None:
-    """The workshop kit `$IMAGE_SEARCH_KIT` points at (absolute), or None."""
-    configured = os.environ.get(KIT_ENV)
-    return Path(configured).expanduser().resolve() if configured else None
-
-
 def kit_weights(library: str) -> Path | None:
-    """The kit's copy of `library`'s weights cache ("timm", "torchvision" or "clip"), or None without a kit."""
-    kit = kit_dir()
-    return kit.joinpath(*KIT_WEIGHTS[library]) if kit else None
+    """The copy of `library`'s weights cache ("timm", "torchvision" or "clip") in the workshop kit that
+    `$IMAGE_SEARCH_KIT` points at, or None without a kit."""
+    kit = os.environ.get(KIT_ENV)
+    return Path(kit).expanduser().resolve().joinpath(*KIT_WEIGHTS[library]) if kit else None
 
 
 def cache_dir() -> Path:

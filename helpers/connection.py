@@ -1,8 +1,6 @@
-"""Connecting to Milvus: the gRPC settings a notebook passes to its own `MilvusClient`, for a Milvus Lite
-file, a server on this machine, or a server (or Zilliz Cloud) across a network.
-
-`disconnect` releases a Lite file so that another process can open it. The command line's and the demo
-page's way in, with each failure a person can fix explained, is `helpers.tool.connecting.connect`.
+"""Connecting to Milvus: the gRPC settings a notebook passes to its own `MilvusClient`, for a Milvus Lite file,
+a server on this machine, or a server (or Zilliz Cloud) across a network; `disconnect` frees a Lite file for
+another process. (The command line's way in, explaining each failure, is `helpers.tool.connecting.connect`.)
 """
 
 from __future__ import annotations
@@ -29,11 +27,9 @@ def is_server(uri: str) -> bool:
 def is_loopback(uri: str) -> bool:
     """True for a server URI on this machine (localhost, 127.x.x.x, ::1)."""
     host = urlsplit(uri).hostname or ""
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
         return False
 
 

@@ -1,12 +1,11 @@
 """The datasets the notebooks use: where each comes from, what it must hold, and how it lands in the cache.
 
 `fetch_dataset` keeps each archive in the cache (`config.cache_dir()`, moved by `IMAGE_SEARCH_CACHE`) as
-`datasets/<name>/<filename>`, extracted beside it into `datasets/<name>/extracted/`. On the way:
-- gdown fetches the archive from the first of its mirrors that works, into `datasets/<name>/downloading/`; it
-  retries a dropped or stalled transfer and resumes it with an HTTP Range request, in a later run too;
-- every member's CRC is checked, and only then does the zip get its name; a bad one is deleted;
-- extraction goes through a temp folder, and a marker written last says it is complete.
-Offline (`IMAGE_SEARCH_OFFLINE=1`) `fetch_dataset` returns the bundled samples instead, without the network.
+`datasets/<name>/<filename>`, extracted beside it into `datasets/<name>/extracted/`. gdown fetches it from the
+first mirror that works into `datasets/<name>/downloading/`, retrying a dropped or stalled transfer and resuming
+it (with an HTTP Range request, in a later run too); only a zip whose every member's CRC checks out gets its name;
+extraction goes through a temp folder, and a marker written last says it is complete. Offline
+(`IMAGE_SEARCH_OFFLINE=1`) `fetch_dataset` returns the bundled samples instead, without the network.
 """
 
 from __future__ import annotations
@@ -68,11 +67,11 @@ DATASETS: dict[str, Dataset] = {
 
 
 def fetch_dataset(name: str | Dataset, cache: Path | None = None) -> Path:
-    """Return the extracted root of a dataset (a registry name or a `Dataset`), downloading it once.
-
-    Offline, return the bundled sample folder instead and touch no network.
-    """
-    ds = name if isinstance(name, Dataset) else _lookup(name)
+    """Return the extracted root of a dataset (a registry name or a `Dataset`), downloading it once; offline, the
+    bundled sample folder, without the network."""
+    ds = name if isinstance(name, Dataset) else DATASETS.get(name)
+    if ds is None:
+        raise InputError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     if config.is_offline():
         config.announce_offline()
         return config.SAMPLES_DIR / ds.sample
@@ -111,20 +110,15 @@ def download_zip(urls: Sequence[str], dest: Path, retries: int = RETRIES, timeou
             shutil.rmtree(staged.parent)
             return dest
         failures.append(f"  - {url}: {reason}")
-    raise DownloadError(
-        f"Could not download {dest.name} into the cache folder {dest.parent}; every mirror failed:\n"
-        + "\n".join(failures)
-        + f"\nCheck the network, or set {config.OFFLINE_ENV}=1 to run the suite on the bundled samples. "
-        + config.NO_NETWORK_HINT
-    )
+    raise DownloadError(f"Could not download {dest.name} into the cache folder {dest.parent}; every mirror failed:\n"
+                        + "\n".join(failures) + f"\nCheck the network, or set {config.OFFLINE_ENV}=1 to run the suite "
+                        f"on the bundled samples. {config.NO_NETWORK_HINT}")
 
 
 def extract_zip(archive: Path, dest: Path) -> Path:
-    """Extract `archive` into the new folder `dest` via a temp folder beside it, then rename it into place.
-
-    An interrupted extraction leaves no `dest`. zipfile drops `..`, drive letters and leading slashes from member
-    names, so no member lands outside it.
-    """
+    """Extract `archive` into the new folder `dest` via a temp folder beside it, then rename it into place: an
+    interrupted extraction leaves no `dest`. zipfile drops `..`, drive letters and leading slashes from member
+    names, so no member lands outside it."""
     archive, dest = Path(archive), Path(dest)
     if dest.exists():
         raise FileExistsError(f"{dest} already exists; delete it to extract {archive.name} again")
@@ -141,14 +135,6 @@ def extract_zip(archive: Path, dest: Path) -> Path:
     return dest
 
 
-def _lookup(name: str) -> Dataset:
-    """The registry entry for `name`; an `InputError` listing the known names for any other."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise InputError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
-
-
 def _require_writable(folder: Path) -> None:
     """Create `folder` and prove it writable, so a bad cache fails early with the fix in the message."""
     try:
@@ -156,10 +142,8 @@ def _require_writable(folder: Path) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise DownloadError(
-            f"The download cache folder {folder} cannot be created or written ({exc}). "
-            f"Set {config.CACHE_ENV} to a writable folder to move the cache."
-        ) from exc
+        raise DownloadError(f"The download cache folder {folder} cannot be created or written ({exc}). "
+                            f"Set {config.CACHE_ENV} to a writable folder to move the cache.") from exc
 
 
 def _try_mirror(url: str, staged: Path, retries: int, timeout: float) -> str | None:
@@ -197,17 +181,12 @@ def _gdown(url: str, output: Path, retries: int, timeout: float) -> None:
 
 def _find_root(extracted: Path, ds: Dataset, folder: Path) -> Path:
     """The folder, at most 2 levels below `extracted`, that directly holds all of the layout's sub-folders."""
-    levels = [[extracted]]
-    for _ in range(2):
-        levels.append(sorted(child for parent in levels[-1] for child in parent.iterdir() if child.is_dir()))
-    for candidate in (path for level in levels for path in level):
+    for candidate in [extracted, *sorted(extracted.glob("*/")), *sorted(extracted.glob("*/*/"))]:  # folders only
         if all((candidate / sub).is_dir() for sub in ds.layout):
             return candidate
     found = sorted(p.name for p in extracted.iterdir())
-    raise DownloadError(
-        f"{ds.name}: no folder holding {sorted(ds.layout)} in {extracted} (top level has {found}). "
-        f"Delete {folder} to download it again."
-    )
+    raise DownloadError(f"{ds.name}: no folder holding {sorted(ds.layout)} in {extracted} (top level has {found}). "
+                        f"Delete {folder} to download it again.")
 
 
 def _check_layout(root: Path, ds: Dataset, folder: Path) -> None:
@@ -219,16 +198,10 @@ def _check_layout(root: Path, ds: Dataset, folder: Path) -> None:
             wanted = "at least 1" if expected is None else str(expected)
             problems.append(f"{sub}/ has {found} images, expected {wanted}")
     if problems:
-        raise DownloadError(
-            f"{ds.name} in {root} does not look right: {'; '.join(problems)}. "
-            f"Delete {folder} to download it again."
-        )
+        raise DownloadError(f"{ds.name} in {root} does not look right: {'; '.join(problems)}. "
+                            f"Delete {folder} to download it again.")
 
 
 def _count_images(folder: Path) -> int:
     """Image files below `folder`, by extension, skipping hidden files such as macOS `._` forks."""
-    return sum(
-        1
-        for path in folder.rglob("*")
-        if is_image_file(path) and not path.name.startswith(".") and path.is_file()
-    )
+    return sum(is_image_file(path) and not path.name.startswith(".") and path.is_file() for path in folder.rglob("*"))

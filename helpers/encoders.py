@@ -1,8 +1,6 @@
-"""Image and text encoders with one interface: images (paths or PIL images) to float32 unit vectors.
-
-Unit length makes cosine similarity a dot product and keeps L2 distances comparable across images.
-The models come from `helpers.models`; this module decides how images reach them: in batches from a
-torch `DataLoader`, in the precision chosen when the encoder loads.
+"""Image and text encoders with one interface: images (paths or PIL images) to float32 unit vectors, which make
+cosine similarity a dot product and keep L2 distances comparable. The models come from `helpers.models`; this
+module decides how images reach them: in batches from a torch `DataLoader`, in the precision chosen at load.
 """
 
 from __future__ import annotations
@@ -62,8 +60,7 @@ class Encoder:
     def __init__(self, loaded: LoadedModel, device: torch.device, precision: str) -> None:
         self.name, self.model, self.preprocess, self.dim = loaded.name, loaded.model, loaded.preprocess, loaded.dim
         self.text_model, self.memory_format, self.device = loaded.text_model, loaded.memory_format, device
-        self._precision = precision
-        self.model_id = model_id(self.name)  # what a collection records
+        self._precision, self.model_id = precision, model_id(self.name)  # the model a collection records
         for module in filter(None, (self.model, self.text_model)):
             if precision != "float16":
                 module.float()  # CLIP loads in float16 on a GPU
@@ -105,8 +102,7 @@ class Encoder:
         items = list(items)
         loader = self._batches(items, batch_size, decoding_workers(self.device, -(-len(items) // batch_size)))
         vectors = np.empty((len(items), self.dim), dtype=np.float32)
-        kept: list[int] = []
-        skipped: list[tuple[ImageSource, str]] = []
+        kept, skipped = [], []
         show = len(items) > batch_size if progress is None else progress
         with tqdm(total=len(items), desc=f"Embedding with {self.name}", unit="img", disable=not show) as bar:
             for indices, batch, failed in loader:
@@ -185,10 +181,8 @@ def decoding_workers(device: torch.device, batches: int) -> int:
 
 
 def cpu_batch() -> int:
-    """How many images the model sees at once on a CPU, whatever the batch size: 4 per core, 8 to 64.
-
-    Small batches keep the activations in the CPU caches (figures: docs/benchmarks.md, "Speed: embedding").
-    """
+    """How many images the model sees at once on a CPU, whatever the batch size: 4 per core, 8 to 64. Small
+    batches keep the activations in the CPU caches (figures: docs/benchmarks.md, "Speed: embedding")."""
     return min(64, max(8, 4 * _cores()))
 
 

@@ -1,7 +1,5 @@
-"""The errors helpers raise on purpose, each with a message that says what was wrong and what to do.
-
-The command line, the widgets and the demo page show these as one line; any other exception is a bug
-and keeps its traceback.
+"""The errors helpers raise on purpose, each with a message that says what was wrong and what to do. The command
+line, the widgets and the demo page show these as one line; any other exception is a bug and keeps its traceback.
 """
 
 

@@ -1,12 +1,9 @@
-"""Retrieval quality over a test folder whose ground truth is the class folder of each image, and how
-approximate an index is.
-
-Every test image is a query; a hit is relevant when it comes from the query's class folder (`results.label_of`).
-AP@k here is the standard one: it divides by min(relevant images, k), not by the hits found.
-`score_hits` scores hits already found with the same definitions (paintings by painter, texts of class
-names), and `zero_shot_accuracy` classifies images by their nearest class text. An approximate index (IVF_FLAT,
-HNSW) answers faster by comparing the query with part of the collection; its recall@k (`index_recall`) is the
-share of the exact top k (a `FLAT` search of the same rows) that it also returns.
+"""Retrieval quality over a test folder whose ground truth is each image's class folder, and how approximate an
+index is. Every test image is a query; a hit is relevant when it comes from the query's class folder
+(`results.label_of`). AP@k is the standard one: it divides by min(relevant images, k), not by the hits found.
+`score_hits` scores hits already found the same way; `zero_shot_accuracy` classifies images by their nearest class
+text. An approximate index (IVF_FLAT, HNSW) compares the query with part of the collection; its recall@k
+(`index_recall`) is the share of the exact top k (a `FLAT` search of the same rows) that it also returns.
 """
 
 from __future__ import annotations
@@ -99,8 +96,7 @@ class Evaluation:
         return sorted(rows, key=lambda row: (-row[2], -row[1], row[0]))
 
     def table(self, rows: int = 5, heading: str = "class") -> str:
-        """The `rows` best and worst classes as a text table (all classes when there are few), the first column
-        headed `heading`."""
+        """The `rows` best and worst classes (all when there are few) as a text table, its first column `heading`."""
         per_class = self.per_class()
         shown = per_class if len(per_class) <= 2 * rows else per_class[:rows] + [None] + per_class[-rows:]
         lines = [f"{heading:<30}{f'P@{self.k}':>8}{f'AP@{self.k}':>8}"]
@@ -126,17 +122,15 @@ def score_hits(queries: Sequence[Path | str], labels: Sequence[str], results: Se
     scored = []
     for query, label, hits in zip(queries, labels, results):
         found, relevant = [hit_label(hit) for hit in hits], gallery.get(label, 0)
-        scored.append(QueryResult(
-            query, label, list(hits), precision_at_k(found, label, k), average_precision_at_k(found, label, relevant, k)))
+        scored.append(QueryResult(query, label, list(hits), precision_at_k(found, label, k),
+                                  average_precision_at_k(found, label, relevant, k)))
     return Evaluation(k, scored)
 
 
 def zero_shot_accuracy(image_vectors: np.ndarray, image_labels: Sequence[str], text_vectors: np.ndarray,
                        text_labels: Sequence[str]) -> float:
-    """Share of images whose most similar text (largest dot product: cosine, for unit vectors) is their class's.
-
-    `text_vectors[j]` describes class `text_labels[j]`, as CLIP's zero-shot recipe does ("a photo of a ...").
-    """
+    """Share of images whose most similar text (largest dot product: cosine, for unit vectors) is their class's;
+    `text_vectors[j]` describes class `text_labels[j]`, as CLIP's zero-shot recipe does ("a photo of a ...")."""
     images, texts = np.asarray(image_vectors, dtype=np.float32), np.asarray(text_vectors, dtype=np.float32)
     if len(images) != len(image_labels) or len(texts) != len(text_labels) or not len(images):
         raise InputError(f"{len(images)} image vectors for {len(image_labels)} labels and {len(texts)} text vectors "
@@ -162,16 +156,12 @@ def nprobe_steps(nlist: int) -> list[int]:
     return sorted({2 ** power for power in range(nlist.bit_length()) if 2 ** power <= nlist} | {nlist})
 
 
-def _ids(hits: Sequence[dict], k: int) -> set:
-    return {hit["id"] for hit in hits[:k]}
-
-
 def index_recall(approximate: Sequence[Sequence[dict]], exact: Sequence[Sequence[dict]], k: int) -> float:
     """Mean recall@k of an approximate search against the exact one: per query, the share of the exact top k
     (by row id) among the approximate top k. Both are what `client.search` returns for the same queries."""
     if len(approximate) != len(exact) or not len(exact):
         raise InputError(f"{len(approximate)} approximate and {len(exact)} exact result lists: search the same "
                          "queries both ways.")
-    recalls = [len(_ids(found, k) & _ids(truth, k)) / len(_ids(truth, k)) if truth else 1.0
-               for found, truth in zip(approximate, exact)]
-    return float(np.mean(recalls))
+    top = [({hit["id"] for hit in found[:k]}, {hit["id"] for hit in truth[:k]})  # row ids, approximate and exact
+           for found, truth in zip(approximate, exact)]
+    return float(np.mean([len(found & truth) / len(truth) if truth else 1.0 for found, truth in top]))

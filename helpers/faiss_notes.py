@@ -1,9 +1,7 @@
-"""faiss's note about a small training set, said in one plain line instead of in red.
-
-Milvus Lite builds its IVF indexes with faiss, inside the notebook's own process. faiss's k-means asks for at
-least 39 vectors a list, and when it gets fewer it writes a `WARNING clustering ...` line straight to the
-process's stderr, which a notebook shows in red, as if something broke. Nothing did: the lists are only
-rougher. Collections of a few thousand images get it, and the offline samples (20 paintings) always do.
+"""faiss's note about a small training set, said in one plain line instead of in red. Milvus Lite builds its IVF
+indexes with faiss, in the notebook's own process. faiss's k-means asks for at least 39 vectors a list and, given
+fewer, writes `WARNING clustering ...` straight to the process's stderr, which a notebook shows in red, as if
+something broke. Nothing did: the lists are only rougher. A few thousand images get it; the 20 offline samples do.
 """
 
 from __future__ import annotations

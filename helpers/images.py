@@ -1,7 +1,6 @@
-"""Finding and decoding images: any mode to upright RGB, with a reason for every file that fails.
-
-Readers point the suite at their own folders, so every decoder problem becomes an `ImageError`
-with a sentence a person can act on, and the walk over a folder never hangs or stops early.
+"""Finding and decoding images: any mode to upright RGB, with a reason for every file that fails. Readers point
+the suite at their own folders, so every decoder problem becomes an `ImageError` with a sentence a person can
+act on, and the walk over a folder never hangs or stops early.
 """
 
 from __future__ import annotations
@@ -34,10 +33,10 @@ class ImageError(InputError):
 
 @functools.cache
 def image_extensions() -> frozenset[str]:
-    """The file name extensions of every format Pillow decodes, HEIC/HEIF included (through pillow-heif), in
-    lower case: not those it can only write (PDF), only recognise (MPEG video) or only hand to a plug-in of
-    your own (HDF5, GRIB, BUFR)."""
+    """The lower-case file name extensions of every format Pillow decodes, HEIC/HEIF included (pillow-heif): not
+    those it can only write (PDF), only recognise (MPEG video) or only hand to a plug-in of yours (HDF5, GRIB)."""
     _register_heif()
+
     def decodes(kind: str) -> bool:
         opener = Image.OPEN.get(kind, (None,))[0]
         stub = inspect.isclass(opener) and issubclass(opener, ImageFile.StubImageFile)
@@ -106,9 +105,9 @@ def _kind(path: str, reason: str) -> str:
 
 
 def labelled_images(folder: str | os.PathLike) -> list[tuple[Path, str]]:
-    """Images in class folders below `folder`, with their label (`results.label_of`: the folder an image is in,
-    so `cats/indoor/1.jpg` is labelled `indoor`); images directly in `folder` have no class and are left out.
-    Raises `InputError` if `folder` is not a folder."""
+    """Images in class folders below `folder`, with their label (`results.label_of`: the folder an image is in, so
+    `cats/indoor/1.jpg` is `indoor`); images directly in `folder` have no class and are left out. `InputError` if
+    `folder` is not a folder."""
     folder = Path(folder)
     return [(path, label_of(path)) for path in find_images(folder) if path.parent != folder]
 
@@ -116,33 +115,23 @@ def labelled_images(folder: str | os.PathLike) -> list[tuple[Path, str]]:
 def _to_8bit(image: Image.Image) -> Image.Image:
     """Scale 16-bit and 32-bit grey images to 8 bits instead of clipping them to white."""
     array = np.asarray(image, dtype=np.float64)
-    if image.mode == "F":
-        top = array.max()
-        array = array / top * 255.0 if top > 0 else array
-    else:
-        array = array / 257.0  # 0..65535 -> 0..255
-    return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), mode="L")
+    top = array.max() if image.mode == "F" else 65535.0  # floats: their own range; integers: 16 bits
+    return Image.fromarray(np.clip(np.rint(array / top * 255.0 if top > 0 else array), 0, 255).astype(np.uint8), "L")
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode to RGB; transparency is laid over white."""
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
+    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
     if image.mode.startswith("I") or image.mode == "F":
         image = _to_8bit(image)
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def load_rgb(source: ImageSource) -> Image.Image:
-    """Decode a path or PIL image to an upright RGB image, or raise `ImageError` saying why not.
-
-    A file is decoded in full, as a PIL image given directly is, so one image gets one vector
-    whichever way it arrives.
-    """
+    """Decode a path or PIL image to an upright RGB image, or raise `ImageError` saying why not. A file is decoded
+    in full, as a PIL image given directly is, so one image gets one vector whichever way it arrives."""
     if isinstance(source, Image.Image):
         return _to_rgb(ImageOps.exif_transpose(source))
     path = Path(source)

@@ -1,9 +1,7 @@
 """Index a folder of images into a collection, as notebook 01 does it: skip what is stored, embed the rest in
-chunks, insert each chunk.
-
-Inserting chunk by chunk means an interrupted run loses at most one chunk, and because paths already in the
-collection are skipped, running it again completes the collection without duplicates. Each insert checks the
-VARCHAR limits before writing anything and holds Ctrl-C until its rows are in.
+chunks, insert each chunk. An interrupted run loses at most one chunk, and running it again completes the
+collection without duplicates. Each insert checks the VARCHAR limits before writing anything and holds Ctrl-C
+until its rows are in.
 """
 
 from __future__ import annotations
@@ -37,8 +35,9 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
 
     A missing collection is created with the quick setup (`vector_field` and `path_field` default to `vector`
     and `filepath`); an existing one is written in its own vector and path fields; `extra_fields(image)` adds
-    fields of your own to each row. Raises `InputError` for a folder without images or none that decodes, `CollectionError` for a collection of
-    another vector size or model, or for a path longer than its field allows (before anything is embedded).
+    fields of your own to each row. Raises `InputError` for a folder without images or none that decodes,
+    `CollectionError` for a collection of another vector size or model, or for a path longer than its field
+    allows (before anything is embedded).
     """
     images = images_below(folder)
     create_quick(client, name, encoder.dim, vector_field=vector_field or "vector", model=encoder.model_id,
@@ -58,8 +57,7 @@ def index_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str 
 
 
 def image_fields(path_field: str, extra_fields: Callable[[Path], dict] | None = None) -> Callable[[Path], dict]:
-    """What a row holds besides its vector, for an image: its absolute path in `path_field`, and
-    `extra_fields(image)`."""
+    """A row's fields besides its vector, for an image: its absolute path in `path_field`, and `extra_fields(image)`."""
     return lambda image: {path_field: os.path.abspath(image), **(extra_fields(image) if extra_fields else {})}
 
 
@@ -99,10 +97,8 @@ def images_below(folder: str | os.PathLike) -> list[Path]:
     """The image files below `folder` (see `find_images`); an `InputError` when there are none."""
     images = find_images(folder)
     if not images:
-        raise InputError(
-            f"No images found in {folder} (looked recursively for every format Pillow reads, HEIC and TIFF "
-            "included). Point to the folder that holds your images."
-        )
+        raise InputError(f"No images found in {folder} (looked recursively for every format Pillow reads, HEIC and "
+                         "TIFF included). Point to the folder that holds your images.")
     return images
 
 
@@ -141,17 +137,14 @@ def check_lengths(client: MilvusClient, name: str, rows: Iterable[dict]) -> None
     for each in rows:
         for field_name, limit in limits.items():
             value = str(each.get(field_name, ""))
-            if len(value.encode("utf-8")) > limit:
-                raise CollectionError(
-                    f"'{value}' is {len(value.encode('utf-8'))} bytes, longer than field '{field_name}' allows "
-                    f"(max_length={limit}). Nothing was inserted: move the images to a shorter path, or create "
-                    "the collection with a larger limit."
-                )
+            if (size := len(value.encode("utf-8"))) > limit:
+                raise CollectionError(f"'{value}' is {size} bytes, longer than field '{field_name}' allows (max_length="
+                                      f"{limit}). Nothing was inserted: move the images to a shorter path, or create "
+                                      "the collection with a larger limit.")
 
 
 def stored_paths(client: MilvusClient, name: str) -> set[str]:
-    """Every image path already in the collection, under either path field, to index a folder again without
-    duplicates."""
+    """Every image path already in the collection, under either path field: what indexing again skips."""
     with held_interrupt():
         wanted = layout(client, name).path_fields
         return {row[field] for row in rows(client, name, wanted) for field in wanted if field in row}
@@ -159,12 +152,10 @@ def stored_paths(client: MilvusClient, name: str) -> set[str]:
 
 @contextmanager
 def held_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C ("Interrupt kernel" in Jupyter) until the block is done, then deliver it.
-
-    A KeyboardInterrupt raised inside a gRPC call can leave the client's channel locked, and every later
-    call on that client then hangs. A second Ctrl-C is delivered at once, for a call that does not return.
-    Only the main thread receives signals, so in other threads this does nothing.
-    """
+    """Hold Ctrl-C ("Interrupt kernel" in Jupyter) until the block is done, then deliver it: a KeyboardInterrupt
+    inside a gRPC call can leave the client's channel locked, and every later call on it hangs. A second Ctrl-C
+    is delivered at once, for a call that does not return. Only the main thread gets signals; elsewhere this
+    does nothing."""
     previous = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or not callable(previous):
         yield

@@ -1,8 +1,7 @@
-"""Small front ends for the notebooks: search with an uploaded image or a typed text.
-
-Each calls back with a PIL image or a string and shows the figure the callback returns in its own output
-area, or one line saying why it could not search. The upload button is ipywidgets' (JupyterLab); on Colab,
-whose kernel gets nothing from that button for files of 1 MB or more, `colab_upload` opens Colab's own dialog.
+"""Small front ends for the notebooks: search with an uploaded image or a typed text. Each calls back with a PIL
+image or a string and shows the figure it returns, or one line saying why it could not search. The upload
+button is ipywidgets' (JupyterLab); on Colab, whose kernel gets nothing from that button for files of 1 MB or
+more, `colab_upload` opens Colab's own dialog.
 """
 
 from __future__ import annotations
@@ -26,11 +25,8 @@ Handler = Callable[[object], Figure | None]
 
 
 def _run(output: widgets.Output, handler: Handler, value: object) -> None:
-    """Call the handler and show its figure, or the reason it failed, in `output`, with any note it printed.
-
-    Everything is set on the widget's outputs directly rather than captured with `with output:`, which
-    shows the same in JupyterLab, Colab and a kernel driven by a script.
-    """
+    """Call the handler and show its figure, or the reason it failed, in `output`, with any note it printed: set
+    on the widget's outputs directly, not captured `with output:`, the same in JupyterLab, Colab and a script."""
     output.outputs = ()
     pymilvus_log = logging.getLogger("pymilvus")
     level = pymilvus_log.level
@@ -61,9 +57,8 @@ def decode_upload(content: bytes) -> Image.Image:
         raise ImageError("the upload arrived empty. Upload the file again, or set MY_IMAGE to its path "
                          "and run the cell.")
     if len(content) > config.MAX_UPLOAD_MB * 1024 * 1024:
-        raise ImageError(f"the file has {len(content) / 1024 / 1024:.1f} MB, over the limit of "
-                         f"{config.MAX_UPLOAD_MB} MB. Upload a smaller copy, or set MY_IMAGE to its path "
-                         "and run the cell.")
+        raise ImageError(f"the file has {len(content) / 1024 / 1024:.1f} MB, over the limit of {config.MAX_UPLOAD_MB} "
+                         "MB. Upload a smaller copy, or set MY_IMAGE to its path and run the cell.")
     try:
         with Image.open(io.BytesIO(content)) as image:
             image.load()
@@ -86,9 +81,9 @@ def image_upload(on_image: Callable[[Image.Image], Figure | None]) -> widgets.VB
 
 
 def colab_upload(on_image: Callable[[Image.Image], Figure | None]) -> widgets.Output:
-    """Colab's own upload dialog, `google.colab.files.upload()`, which takes files of any size: the first
-    file chosen is passed to `on_image`, and its figure (or one line saying why it could not search, also
-    when the dialog was cancelled) is shown in the returned output area. Run the cell again for another."""
+    """Colab's own upload dialog, `google.colab.files.upload()`, which takes files of any size: the first file
+    chosen goes to `on_image`, and its figure (or why it could not search, also when the dialog was cancelled) is
+    shown in the returned output area. Run the cell again for another."""
     from google.colab import files
 
     uploaded = files.upload()  # {file name: its bytes}, empty when cancelled

@@ -1,11 +1,9 @@
 """Loading the three model families with their weights: the real pretrained files, or offline stand-ins.
 
-`load_model` gives each family's image model without its classifier, the preprocessing that model
-expects and its output size. Offline (`IMAGE_SEARCH_OFFLINE=1`) each family reads a checkpoint of seeded
-random values (`helpers.standins`) through the library's own loading code, so that code runs without a
-network too. Weights already in a library's cache (or in a workshop kit, `IMAGE_SEARCH_KIT`) are read from
-there without touching the network; weights that must be downloaded are first asked for once, so that no network
-fails in seconds with one line instead of a library's minute of retries.
+`load_model` gives each family's image model without its classifier, its preprocessing and its output size.
+Offline (`IMAGE_SEARCH_OFFLINE=1`) each reads seeded random weights (`helpers.standins`) through the library's own
+loading code. Weights in a library's cache (or a workshop kit, `IMAGE_SEARCH_KIT`) are read without the network;
+before a download the server is asked once, so that no network fails in seconds, not after a minute of retries.
 """
 
 from __future__ import annotations
@@ -59,8 +57,8 @@ def load_model(name: str, device: torch.device) -> LoadedModel:
 
 @contextmanager
 def library_warnings_hidden() -> Iterator[None]:
-    """Hide what the model libraries warn about on import and load that a reader cannot act on (openai-clip's
-    pkg_resources import, torch's weights_only and torch.jit.load notices)."""
+    """Hide the libraries' notices on import and load that a reader cannot act on (openai-clip's pkg_resources
+    import, torch's weights_only and torch.jit.load notices)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(weights_only|pkg_resources|torch.jit.load).*")
         yield
@@ -130,22 +128,14 @@ def _resnet50_state_dict() -> dict:
 
 def cached_weights(model: str) -> Path | None:
     """The real weights of `model` where its library's cache (or the kit's) holds them, else None."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
     url, cache = weights_source(model)
-    repo = None if model in (TORCHVISION_RESNET50, CLIP) else _timm_repo(model)
-    if repo is None:  # a single file named as in its URL (torch.hub's and openai-clip's way, old timm models)
-        path = cache / Path(url).name
-        return path if url and path.is_file() else None
-    from huggingface_hub import try_to_load_from_cache
-
-    found = (try_to_load_from_cache(repo, filename, cache_dir=cache) for filename in TIMM_FILES)
-    return next((Path(path) for path in found if isinstance(path, str)), None)
-
-
-def _timm_repo(model: str) -> str | None:
-    """The Hugging Face repo of a timm model's weights; None for the few published only at a URL."""
-    import timm
-
-    return getattr(timm.models.get_pretrained_cfg(model), "hf_hub_id", None)
+    if url.startswith(hub := f"{constants.ENDPOINT}/"):  # a Hugging Face repo, timm's way
+        found = (try_to_load_from_cache(url.removeprefix(hub), filename, cache_dir=cache) for filename in TIMM_FILES)
+        return next((Path(path) for path in found if isinstance(path, str)), None)
+    path = cache / Path(url).name  # a single file named as in its URL (torch.hub's and openai-clip's way)
+    return path if url and path.is_file() else None
 
 
 def weights_source(model: str) -> tuple[str, Path]:
@@ -160,18 +150,17 @@ def weights_source(model: str) -> tuple[str, Path]:
             import clip
 
         return clip.clip._MODELS[CLIP_MODEL], config.kit_weights("clip") or Path("~/.cache/clip").expanduser()
+    import timm
     from huggingface_hub import constants
 
-    if (repo := _timm_repo(model)) is None:
-        import timm
-
-        return getattr(timm.models.get_pretrained_cfg(model), "url", None) or "", hub
+    pretrained = timm.models.get_pretrained_cfg(model)
+    if (repo := getattr(pretrained, "hf_hub_id", None)) is None:  # the few timm models published only at a URL
+        return getattr(pretrained, "url", None) or "", hub
     return f"{constants.ENDPOINT}/{repo}", config.kit_weights("timm") or Path(constants.HF_HUB_CACHE)
 
 
 def _ask_server(model: str) -> None:
-    """One quick request to the server of `model`'s weights, so that no network fails in seconds (an `OSError`),
-    before a library retries for a minute."""
+    """One quick request to the server of `model`'s weights: no network fails here (an `OSError`) in seconds."""
     url, _ = weights_source(model)
     if url:
         requests.head(url, timeout=REACH_TIMEOUT_S, allow_redirects=False)
@@ -189,7 +178,6 @@ def downloading(model: str) -> Iterator[None]:
         reason = type(error).__name__
         if not isinstance(error, requests.RequestException):  # requests' own text is a paragraph of URLs
             reason += f": {error}"
-        raise DownloadError(
-            f"Could not download the {model} weights from {url} into {cache} ({reason}). Check the network, or set "
-            f"{config.OFFLINE_ENV}=1 to run the suite on stand-in weights. {config.NO_NETWORK_HINT}"
-        ) from error
+        raise DownloadError(f"Could not download the {model} weights from {url} into {cache} ({reason}). Check the "
+                            f"network, or set {config.OFFLINE_ENV}=1 to run the suite on stand-in weights. "
+                            f"{config.NO_NETWORK_HINT}") from error

@@ -24,7 +24,7 @@ from .results import label_of
 # The edits that make a near-copy: each leaves the picture recognisably the same photo.
 COPY_KINDS = ("reencoded", "resized", "cropped", "flipped", "colour")
 QUIETED_LOGGERS = ("pymilvus", "milvus_lite")  # what logs a refused request, while `milvus_refusal` runs
-INDEX_FILE_SUFFIX = ".idx"  # Milvus Lite writes each segment's vector index beside its data, as <segment>.<field>.<type>.idx
+INDEX_FILE_SUFFIX = ".idx"  # Lite writes each segment's vector index beside its data: <segment>.<field>.<type>.idx
 
 
 @dataclass(frozen=True)

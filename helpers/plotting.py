@@ -1,7 +1,6 @@
 """Result figures: the query above a grid of 150x150 thumbnails (5 a row), and the one-row-per-query figure.
-
-They take the hits exactly as `MilvusClient.search` returns them. Every figure is a matplotlib `Figure`,
-so notebooks show it, and a caller saves it (`figure.savefig`) when it wants a file.
+They take the hits exactly as `MilvusClient.search` returns them, and return a matplotlib `Figure`, which a
+notebook shows and `figure.savefig` saves.
 """
 
 from __future__ import annotations
@@ -115,24 +114,20 @@ def plot_embedding_map(vectors: Sequence[Sequence[float]], paths: Sequence[str],
         picture = OffsetImage(np.asarray(thumbnail(paths[first], 56)), zoom=1.0)
         axis.add_artist(AnnotationBbox(picture, points[first], bboxprops={"edgecolor": colours[label], "lw": 2}))
         axis.annotate(label, points[first], xytext=(0, -38), textcoords="offset points", ha="center", fontsize=8)
-    axis.set_title(f"{len(labels)} images in {len(classes)} classes, placed by their embeddings (t-SNE)")
-    axis.set_xticks([])
-    axis.set_yticks([])
+    axis.set(title=f"{len(labels)} images in {len(classes)} classes, placed by their embeddings (t-SNE)", xticks=[],
+             yticks=[])
     return figure
 
 
 def plot_recall_and_time(nprobes: Sequence[int], recalls: Sequence[float], seconds: Sequence[Sequence[float]],
                          k: int) -> Figure:
-    """An IVF index's recall@k (left axis) and search time (right axis) against `nprobe`, on a log2 axis.
-
-    `seconds` holds the timings of each `nprobe`'s repeated search: the median is drawn, and the band around it
-    spans the fastest to the slowest run."""
+    """An IVF index's recall@k (left axis) and search time (right axis) against `nprobe`, on a log2 axis: of the
+    timings of each `nprobe`'s repeated search (`seconds`), the median, in a band from the fastest to the slowest."""
     figure, recall_axis = plt.subplots(figsize=(7, 4), layout="constrained")
     recall_axis.plot(nprobes, recalls, "o-", color="tab:blue")
     recall_axis.set_xscale("log", base=2)
     recall_axis.set_xticks(list(nprobes), [str(n) for n in nprobes])
-    recall_axis.set_ylim(0, 1.05)
-    recall_axis.set_xlabel(f"nprobe (lists searched, of {max(nprobes)})")
+    recall_axis.set(ylim=(0, 1.05), xlabel=f"nprobe (lists searched, of {max(nprobes)})")
     recall_axis.set_ylabel(f"recall@{k} against FLAT", color="tab:blue")
     time_axis = recall_axis.twinx()
     milliseconds = [np.asarray(timings, dtype=float) * 1000 for timings in seconds]
