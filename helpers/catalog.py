@@ -22,6 +22,5 @@ def canonical(name: str) -> str:
 
 
 def model_id(name: str) -> str:
-    """What a collection records for vectors of model `name`; offline stand-in weights are marked, so queries
-    cannot mix the two."""
+    """What a collection records for model `name`'s vectors; offline stand-ins are marked, so queries cannot mix."""
     return f"{name}{STANDIN_SUFFIX}" if config.is_offline() else name

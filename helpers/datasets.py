@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from .images import is_image_file
 COMPLETE_MARKER = ".extraction-complete"
 RETRIES = 3  # gdown's further tries per mirror; its waits between them (at most 1, 2, 4 s) keep a dead network brief
 TIMEOUT_S = 30.0  # how long a silent server is waited for, for the answer and between bytes
+BUSY_WAIT_S = 5.0  # before asking a server that answered 5xx once more (gdown retries only broken transfers)
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,7 @@ def fetch_dataset(name: str | Dataset, cache: Path | None = None) -> Path:
         _require_writable(folder)
         archive = folder / ds.filename
         if not archive.is_file():  # only a checked zip is ever moved to this name
-            size = f" ({ds.approx_size})" if ds.approx_size else ""
-            print(f"Downloading {ds.name}{size} into {folder}")
+            print(f"Downloading {ds.name}{f' ({ds.approx_size})' if ds.approx_size else ''} into {folder}")
             download_zip(ds.urls, archive)
         if extracted.exists():  # left by an earlier run that stopped before the marker
             shutil.rmtree(extracted)
@@ -99,7 +100,6 @@ def download_zip(urls: Sequence[str], dest: Path, retries: int = RETRIES, timeou
     then moved to `dest`. A mirror that cannot be reached leaves its bytes for the next mirror or the next run;
     bytes that prove wrong are deleted, and that mirror is asked once more from the start.
     """
-    dest = Path(dest)
     staged = dest.parent / "downloading" / dest.name
     _require_writable(dest.parent)
     failures = []
@@ -147,8 +147,9 @@ def _require_writable(folder: Path) -> None:
 
 
 def _try_mirror(url: str, staged: Path, retries: int, timeout: float) -> str | None:
-    """Fetch `staged` from `url` and check it: None when it is whole, else why not."""
-    for _ in range(2):  # wrong bytes may be an earlier try's: a second try starts from nothing
+    """Fetch `staged` from `url` and check it: None when it is whole, else why not. A second try follows a server
+    error (5xx), resuming, and wrong bytes (maybe an earlier try's), from nothing."""
+    for _ in range(2):
         try:
             _gdown(url, staged, retries, timeout)
             with zipfile.ZipFile(staged) as zf:
@@ -159,9 +160,12 @@ def _try_mirror(url: str, staged: Path, retries: int, timeout: float) -> str | N
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             reason = f"corrupt zip archive: {exc}"
         except (requests.RequestException, gdown.exceptions.DownloadError) as exc:
-            if isinstance(exc, requests.RequestException) or isinstance(exc.__cause__, requests.RequestException):
-                return str(exc)  # refused, unreachable or cut off: gdown keeps what it got, to be resumed
-            reason = str(exc)  # e.g. a resume the server did not honour
+            reason, cause = str(exc), exc if isinstance(exc, requests.RequestException) else exc.__cause__
+            if getattr(getattr(cause, "response", None), "status_code", 0) >= 500:
+                time.sleep(BUSY_WAIT_S)
+                continue  # gdown kept what it got
+            if isinstance(cause, requests.RequestException):
+                return reason  # refused, unreachable or cut off: gdown keeps what it got, to be resumed
         shutil.rmtree(staged.parent)
     return reason
 

@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,9 +76,10 @@ class Encoder:
         """What the model computes in, a name in `catalog.PRECISIONS`; fixed when the encoder loads."""
         return self._precision
 
-    def _autocast(self) -> torch.autocast:
-        """The precision's autocast; none for float32, which the weights already are."""
-        return torch.autocast(self.device.type, getattr(torch, self.precision), enabled=self.precision != "float32")
+    def _autocast(self) -> AbstractContextManager:
+        """The precision's autocast; none for float32, which the weights already are (and which any device runs)."""
+        dtype = getattr(torch, self.precision)
+        return nullcontext() if dtype == torch.float32 else torch.autocast(self.device.type, dtype)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """Unit vectors for a batch of preprocessed images; on a CPU `cpu_batch()` images at a time."""
@@ -175,9 +177,7 @@ def decoding_workers(device: torch.device, batches: int) -> int:
     """How many worker processes decode images beside the model. On a CPU none: the model already uses every
     core. Beside a GPU decoding is the limit, so every core but the one feeding the GPU decodes (at most 16), once
     a call has 4 batches or more to pay for starting them."""
-    if device.type == "cpu" or batches < 4:
-        return 0
-    return min(16, max(1, _cores() - 1))
+    return 0 if device.type == "cpu" or batches < 4 else min(16, max(1, _cores() - 1))
 
 
 def cpu_batch() -> int:

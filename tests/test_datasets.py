@@ -80,7 +80,8 @@ def archives() -> dict[str, bytes]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """GET /<mode>/<file>: ok (Range support), norange, drop, dropnorange, missing, stall, trickle."""
+    """GET /<mode>/<file>: ok (Range support), norange, drop, dropnorange, missing, busy (503 first), stall,
+    trickle."""
 
     def log_message(self, *args) -> None:
         pass
@@ -95,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = srv.files.get(name)
         if mode == "missing" or body is None:
             self.send_error(404)
+        elif mode == "busy" and first:
+            self.send_error(503)
         elif mode == "stall":
             srv.stop.wait(STALL_S)
         elif mode == "trickle":
@@ -237,6 +240,12 @@ def test_404_moves_to_next_mirror_at_once(server, archives, tmp_path):
     dest = download_zip([server.url("missing"), server.url("ok")], tmp_path / "good.zip")
     _assert_good_zip(dest, archives)
     assert server.ranges("missing") == [None]  # a 4xx is not retried
+
+
+def test_a_server_error_is_asked_once_more_on_the_same_mirror(server, archives, tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "BUSY_WAIT_S", 0.1)
+    _assert_good_zip(download_zip([server.url("busy")], tmp_path / "good.zip"), archives)
+    assert server.ranges("busy") == [None, None]
 
 
 def test_stalled_mirror_times_out_then_next_mirror(server, archives, tmp_path):

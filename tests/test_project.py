@@ -140,18 +140,25 @@ def _base(requirement: str) -> str:
     return re.split(r"[<>=!~ \[;@]", requirement.strip(), maxsplit=1)[0].lower()
 
 
-def test_environment_yml_lists_the_learners_packages_of_pyproject():
-    """The learner's environment, as `make lab` installs it: the dependencies and the lab and app extras, no test."""
+def _floor(requirement: str) -> str:
+    """The lowest version a requirement allows ("" when it names none)."""
+    found = re.search(r">=\s*([\w.]+)", requirement.split(";")[0])
+    return found[1] if found else ""
+
+
+def test_environment_yml_lists_the_learners_packages_of_pyproject_with_the_same_floors():
+    """The learner's environment, as `make lab` installs it: the dependencies and the lab and app extras, no test,
+    each no older than pyproject allows (`pip install --no-deps` there checks no version)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_base(r) for r in project["dependencies"]}
-    for extra in ("lab", "app"):
-        wanted |= {_base(r) for r in project["optional-dependencies"][extra]}
-    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
-    listed = set()
-    for entry in conda:
-        entries = entry["pip"] if isinstance(entry, dict) else [entry]
-        listed |= {CONDA_NAMES.get(_base(e), _base(e)) for e in entries}
-    assert listed - {"python", "pip"} == wanted
+    requirements = project["dependencies"] + project["optional-dependencies"]["lab"] + project[
+        "optional-dependencies"]["app"]
+    wanted = {_base(r): _floor(r) for r in requirements}
+    listed = {}
+    for entry in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]:
+        for each in entry["pip"] if isinstance(entry, dict) else [entry]:
+            listed[CONDA_NAMES.get(_base(each), _base(each))] = _floor(each.split("#")[0])
+    assert set(listed) - {"python", "pip"} == set(wanted)
+    assert {name: floor for name, floor in listed.items() if name in wanted} == wanted
 
 
 def test_readme_shows_the_two_commands_first_and_ci_runs_the_test_command():

@@ -20,6 +20,7 @@ from helpers.collection import create_with_schema
 from helpers.images import find_images
 from helpers.photo_library import content_hash
 from helpers.tool.rebuild import index_or_rebuild
+from helpers.tool.sync import sync_folder
 from test_interrupted_indexing import Indexer, copy_gallery, release, rows_in
 
 SUMMARY = re.compile(r"added (\d+), replaced (\d+), removed (\d+)")
@@ -135,6 +136,10 @@ def test_index_writes_each_files_content_hash_where_the_collection_can_hold_it(t
     images = find_images(small_train_copy)
     index_or_rebuild(client, "quick", resnet34, small_train_copy, progress=False)  # new: quick setup, dynamic fields
     assert _stored_hashes(client, "quick") == {str(path): content_hash(path) for path in images}
+    index_or_rebuild(client, "quick", resnet34, small_train_copy, progress=False, recreate=True)
+    assert _stored_hashes(client, "quick") == {str(path): content_hash(path) for path in images}
+    sync_folder(client, "synced", resnet34, small_train_copy, progress=False)  # a missing collection, indexed anew
+    assert _stored_hashes(client, "synced") == {str(path): content_hash(path) for path in images}
     create_with_schema(client, "declared", resnet34.dim, text_fields={"content_hash": 64}, index_type="FLAT",
                        index_params={}, recreate=True)
     index_or_rebuild(client, "declared", resnet34, small_train_copy, progress=False)

@@ -116,9 +116,9 @@ def same_count(client: Any, collection: str, number: Any, expected: int, every_r
                other: str) -> None:
     """NotYet unless `number`, what a `count(*)` query answered, is `expected`: `every_row` when it is every row of
     `collection` (the filter kept them all), `no_row` when it is 0 (it kept none), `other` for any other number."""
-    everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
     if number == expected:
         return
+    everything = client.query(collection_name=collection, filter="", output_fields=["count(*)"])[0]["count(*)"]
     raise NotYet(every_row if number == everything else no_row if number == 0 else other)
 
 

@@ -51,8 +51,8 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
                 batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | None = None) -> SyncReport:
     """Bring collection `name` in step with the images below `folder` (a missing collection is indexed anew).
 
-    Rows of paths outside `folder` are left alone. A row without a `content_hash` (written elsewhere or by an
-    older version) cannot tell whether its file changed: its file is embedded again, and one line on stderr
+    Rows of paths outside `folder` are left alone. A row without a `content_hash` (written elsewhere, by a
+    notebook's `index_folder` or by an older version) cannot tell whether its file changed: its file is embedded again, and one line on stderr
     says so.
     """
     images = images_below(folder)
@@ -119,6 +119,6 @@ def _say_unhashed(name: str, hashed: bool, unhashed: int) -> None:
         return
     then = ("and records their hash, so the next --sync re-embeds only what changed" if hashed else
             "every time: the collection has no field 'content_hash' and no dynamic fields to record it in")
-    print(f"note: {unhashed} rows of collection '{name}' have no content hash (indexed elsewhere or by an older "
-          f"version), so --sync cannot tell whether their files changed; it embeds those files again, {then}.",
+    print(f"note: {unhashed} rows of collection '{name}' have no content hash (indexed elsewhere, from a "
+          f"notebook or by an older version), so --sync cannot tell whether their files changed; it embeds those files again, {then}.",
           file=sys.stderr)
