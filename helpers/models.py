@@ -131,8 +131,8 @@ def cached_weights(model: str) -> Path | None:
     from huggingface_hub import constants, try_to_load_from_cache
 
     url, cache = weights_source(model)
-    if url.startswith(hub := f"{constants.ENDPOINT}/"):  # a Hugging Face repo, timm's way
-        found = (try_to_load_from_cache(url.removeprefix(hub), filename, cache_dir=cache) for filename in TIMM_FILES)
+    if url.startswith(endpoint := f"{constants.ENDPOINT}/"):  # a Hugging Face repo, timm's way
+        found = (try_to_load_from_cache(url.removeprefix(endpoint), file, cache_dir=cache) for file in TIMM_FILES)
         return next((Path(path) for path in found if isinstance(path, str)), None)
     path = cache / Path(url).name  # a single file named as in its URL (torch.hub's and openai-clip's way)
     return path if url and path.is_file() else None

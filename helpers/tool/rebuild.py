@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pymilvus import MilvusClient
 
-from ..collection import MODEL_PROPERTY, NAME_RULE, create_quick, layout, rows
+from ..collection import MODEL_PROPERTY, NAME_RULE, Layout, create_quick, layout, rows
 from ..encoders import DEFAULT_BATCH_SIZE, Encoder
 from ..errors import CollectionError
 from ..images import not_images
@@ -65,16 +65,21 @@ def index_or_rebuild(client: MilvusClient, name: str, encoder: Encoder, folder: 
 
 def with_content_hash(client: MilvusClient, name: str, extra_fields: Callable[[Path], dict] | None = None
                       ) -> Callable[[Path], dict]:
-    """`extra_fields` with each file's `content_hash` added where collection `name` can hold it: dynamic fields
-    (a new collection has them), or a field of that name. A file that cannot be read gets none."""
-    found = layout(client, name) if client.has_collection(name) else None
-    hashed = found is None or found.dynamic or HASH_FIELD in found.names
+    """`extra_fields` with each file's `content_hash` added where collection `name` can hold it (`holds_hash`). A
+    file that cannot be read gets none."""
+    hashed = holds_hash(layout(client, name) if client.has_collection(name) else None)
 
     def fields(image: Path) -> dict:
         digest = content_hash(image) if hashed else None
         return {**({HASH_FIELD: digest} if digest else {}), **(extra_fields(image) if extra_fields else {})}
 
     return fields
+
+
+def holds_hash(found: Layout | None) -> bool:
+    """Whether the rows of a collection (`found`; None for one the quick setup is about to create) can carry a
+    `content_hash`: dynamic fields, or a field of that name."""
+    return found is None or found.dynamic or HASH_FIELD in found.names
 
 
 def record_model_if_none(client: MilvusClient, name: str, encoder: Encoder) -> None:

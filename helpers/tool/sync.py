@@ -21,8 +21,8 @@ from ..encoders import DEFAULT_BATCH_SIZE, Encoder
 from ..images import describe_skipped, not_images
 from ..indexing import check_lengths, held_interrupt, images_below, index_folder, insert_images
 from ..photo_library import content_hash
-from .rebuild import (DELETE_BATCH, HASH_FIELD, check_fillable, finish_rebuild, record_model_if_none, target_fields,
-                      with_content_hash)
+from .rebuild import (DELETE_BATCH, HASH_FIELD, check_fillable, finish_rebuild, holds_hash, record_model_if_none,
+                      target_fields, with_content_hash)
 from .searching import require_collection
 
 
@@ -52,8 +52,8 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
     """Bring collection `name` in step with the images below `folder` (a missing collection is indexed anew).
 
     Rows of paths outside `folder` are left alone. A row without a `content_hash` (written elsewhere, by a
-    notebook's `index_folder` or by an older version) cannot tell whether its file changed: its file is embedded again, and one line on stderr
-    says so.
+    notebook's `index_folder` or by an older version) cannot tell whether its file changed: its file is embedded
+    again, and one line on stderr says so.
     """
     images = images_below(folder)
     finish_rebuild(client, name)
@@ -64,7 +64,7 @@ def sync_folder(client: MilvusClient, name: str, encoder: Encoder, folder: str |
     require_collection(client, name)  # loaded, for the queries below
     found = layout(client, name)
     target = target_fields(client, name, None, None)  # the path field its rows really use, or CollectionError
-    path_field, hashed = target.path, found.dynamic or HASH_FIELD in found.names
+    path_field, hashed = target.path, holds_hash(found)
     check_fillable(name, target, {path_field: "", **({HASH_FIELD: ""} if hashed else {})})
     held = _stored_rows(client, name, found, hashed)
     current = {os.path.realpath(path): (path, content_hash(path)) for path in images}
@@ -119,6 +119,6 @@ def _say_unhashed(name: str, hashed: bool, unhashed: int) -> None:
         return
     then = ("and records their hash, so the next --sync re-embeds only what changed" if hashed else
             "every time: the collection has no field 'content_hash' and no dynamic fields to record it in")
-    print(f"note: {unhashed} rows of collection '{name}' have no content hash (indexed elsewhere, from a "
-          f"notebook or by an older version), so --sync cannot tell whether their files changed; it embeds those files again, {then}.",
-          file=sys.stderr)
+    print(f"note: {unhashed} rows of collection '{name}' have no content hash (indexed elsewhere, from a notebook "
+          f"or by an older version), so --sync cannot tell whether their files changed; it embeds those files "
+          f"again, {then}.", file=sys.stderr)
